@@ -1,0 +1,183 @@
+/**
+ * The wire protocol between the extension and the backend: request bodies,
+ * server-sent events and JSON responses, as zod schemas with their types.
+ * Both sides parse with these schemas, so a change here is a protocol change.
+ */
+import { z } from 'zod';
+
+/** Limits on a chat request, enforced by the schema on both sides. */
+export const REQUEST_LIMITS = {
+  /** Maximum characters in the question. */
+  questionChars: 32_000,
+  /** Maximum earlier turns sent with a question. */
+  historyMessages: 100,
+  /** Maximum characters in one earlier turn. */
+  messageChars: 64_000,
+  /** Maximum characters of page text sent as context. */
+  pageTextChars: 400_000,
+} as const;
+
+export const TIERS = ['cheap', 'premium'] as const;
+export const tierSchema = z.enum(TIERS);
+export type Tier = z.infer<typeof tierSchema>;
+
+export const requestedTierSchema = z.enum(['auto', 'cheap', 'premium']);
+export type RequestedTier = z.infer<typeof requestedTierSchema>;
+
+/** Stable error codes; every error response and error event carries one. */
+export const ERROR_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'not_found',
+  'allowance_exhausted',
+  'rate_limited',
+  'prompt_too_large',
+  'upstream_failed',
+  'upstream_timeout',
+  'internal_error',
+] as const;
+export const errorCodeSchema = z.enum(ERROR_CODES);
+export type ErrorCode = z.infer<typeof errorCodeSchema>;
+
+/** The JSON body of every non-2xx response. */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: errorCodeSchema,
+    message: z.string(),
+    /** ISO time when the allowance resets, on `allowance_exhausted`. */
+    resetAt: z.string().optional(),
+    /** Seconds to wait, on `rate_limited`. */
+    retryAfterSeconds: z.number().optional(),
+    /** The request field at fault, on `invalid_request`. */
+    field: z.string().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const chatMessageSchema = z.object({
+  role: z.enum(['user', 'assistant']),
+  content: z.string().max(REQUEST_LIMITS.messageChars),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export const pageContextSchema = z.object({
+  title: z.string().max(1_000),
+  url: z.string().max(4_000),
+  text: z.string().max(REQUEST_LIMITS.pageTextChars),
+});
+export type PageContext = z.infer<typeof pageContextSchema>;
+
+/** `POST /v1/installs` body. */
+export const registerInstallRequestSchema = z.object({
+  extensionVersion: z.string().max(64).optional(),
+  browser: z.string().max(64).optional(),
+});
+export type RegisterInstallRequest = z.infer<
+  typeof registerInstallRequestSchema
+>;
+
+/** `POST /v1/installs` response. */
+export const registerInstallResponseSchema = z.object({
+  installId: z.string(),
+  token: z.string(),
+  /** ISO time after which the token is rejected and must be renewed. */
+  expiresAt: z.string(),
+});
+export type RegisterInstallResponse = z.infer<
+  typeof registerInstallResponseSchema
+>;
+
+/** `POST /v1/chat` body. */
+export const chatRequestSchema = z.object({
+  /** Client-chosen id, so a retried request is recognised; a UUID. */
+  requestId: z.string().uuid().optional(),
+  question: z.string().min(1).max(REQUEST_LIMITS.questionChars),
+  history: z
+    .array(chatMessageSchema)
+    .max(REQUEST_LIMITS.historyMessages)
+    .default([]),
+  pageContext: pageContextSchema.optional(),
+  tier: requestedTierSchema.default('auto'),
+});
+export type ChatRequest = z.input<typeof chatRequestSchema>;
+export type ParsedChatRequest = z.output<typeof chatRequestSchema>;
+
+/** The router's decision, as the route event and the extension preview show it. */
+export const routeDecisionSchema = z.object({
+  tier: tierSchema,
+  /** 0 to 1; higher means more likely to need the premium model. */
+  score: z.number().min(0).max(1),
+  reasons: z.array(z.string()),
+});
+export type RouteDecision = z.infer<typeof routeDecisionSchema>;
+
+/** Token usage of one answer, as settled by the backend. */
+export const answerUsageSchema = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  cachedInputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  /** Allowance tokens taken: (input + output) times the tier's weight. */
+  charged: z.number().int().nonnegative(),
+  weight: z.number().positive(),
+  /** True when the provider reported no usage and the tokenizer counted. */
+  estimated: z.boolean(),
+  /** Allowance left after this answer. */
+  remaining: z.number().int(),
+  /** Cost to the developer in US dollars, from the price catalog. */
+  costUsd: z.number().nonnegative(),
+});
+export type AnswerUsage = z.infer<typeof answerUsageSchema>;
+
+/** Server-sent events of `POST /v1/chat`, keyed by the SSE `event:` name. */
+export const chatEventSchemas = {
+  route: routeDecisionSchema.extend({
+    requestId: z.string(),
+    model: z.string(),
+    /** Input tokens the backend counted and reserved. */
+    inputTokens: z.number().int().nonnegative(),
+    /** Output cap sent to the provider. */
+    maxOutputTokens: z.number().int().positive(),
+    fromCache: z.boolean(),
+  }),
+  'text-delta': z.object({ text: z.string() }),
+  usage: answerUsageSchema,
+  done: z.object({ requestId: z.string(), finishReason: z.string() }),
+  error: z.object({
+    code: errorCodeSchema,
+    message: z.string(),
+    resetAt: z.string().optional(),
+  }),
+} as const;
+export type ChatEventName = keyof typeof chatEventSchemas;
+export type ChatEvent = {
+  [Name in ChatEventName]: {
+    event: Name;
+    data: z.infer<(typeof chatEventSchemas)[Name]>;
+  };
+}[ChatEventName];
+
+/** One day of usage, for the HUD chart; tokens are allowance tokens. */
+export const dailyUsageSchema = z.object({
+  /** UTC date, YYYY-MM-DD. */
+  date: z.string(),
+  cheap: z.number().int().nonnegative(),
+  premium: z.number().int().nonnegative(),
+  /** Tokens a cache hit would have cost. */
+  saved: z.number().int().nonnegative(),
+});
+
+/** `GET /v1/usage` response; all counts are allowance tokens. */
+export const usageResponseSchema = z.object({
+  installId: z.string(),
+  plan: z.string(),
+  allowance: z.number().int().nonnegative(),
+  used: z.number().int().nonnegative(),
+  reserved: z.number().int().nonnegative(),
+  /** allowance - used - reserved, never below zero. */
+  remaining: z.number().int().nonnegative(),
+  premiumWeight: z.number().positive(),
+  periodStart: z.string(),
+  resetAt: z.string(),
+  daily: z.array(dailyUsageSchema),
+});
+export type UsageResponse = z.infer<typeof usageResponseSchema>;
