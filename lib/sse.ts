@@ -43,6 +43,11 @@ export class SseDecoder {
   }
 
   private consume(text: string): SseMessage[] {
+    // An empty chunk (or one holding only part of a character) must not
+    // clear a pending CR, or the LF after it would end a second line.
+    if (text === '') {
+      return [];
+    }
     let input = text;
     // A CR at the end of the previous chunk may be the first half of a CRLF.
     if (this.pendingCarriageReturn && input.startsWith('\n')) {
