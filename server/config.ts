@@ -1,0 +1,391 @@
+/**
+ * Backend configuration, read from the environment and from a `.env` file
+ * when one exists (real environment variables win), validated with zod.
+ * An invalid value stops start-up with a ConfigError that names the
+ * variable and says what to write instead.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+import {
+  DEFAULT_PRICES,
+  parseModelRef,
+  type ModelPrice,
+  type ModelRef,
+} from '../lib/catalog';
+import { CONFIG_VARIABLES, findConfigVariable } from './config-variables';
+
+export const LOG_LEVELS = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Providers reached over the network, each with its own key and base URL. */
+export const NETWORK_PROVIDERS = ['openai', 'gemini', 'anthropic'] as const;
+export type NetworkProvider = (typeof NETWORK_PROVIDERS)[number];
+
+export type DatabaseLocation =
+  | { kind: 'sqlite'; /** Absolute file path, or ":memory:". */ path: string }
+  | { kind: 'postgres'; url: string };
+
+export interface ProviderSettings {
+  /** Undefined when no key is configured: the tier then runs on the demo model. */
+  apiKey: string | undefined;
+  /** Base URL without a trailing slash. */
+  baseUrl: string;
+  /** The variable that holds the key, for messages. */
+  apiKeyVariable: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  database: DatabaseLocation;
+  /** Folder for files kept beside the database, such as the install secret. */
+  dataDirectory: string;
+  cheapModel: ModelRef;
+  premiumModel: ModelRef;
+  providers: Record<NetworkProvider, ProviderSettings>;
+  /** Free plan's allowance per period, in allowance tokens. */
+  freeTokens: number;
+  /** Allowance tokens charged per premium-tier token on the free plan. */
+  premiumWeight: number;
+  /** Output cap per answer, in tokens. */
+  maxOutputTokens: number;
+  /** Largest prompt accepted, in tokens. */
+  maxInputTokens: number;
+  adminKey: string | undefined;
+  installSecret: string | undefined;
+  /** Install token lifetime, in days. */
+  tokenTtlDays: number;
+  /** Prices per `provider:model`, the catalog's merged with the prices file. */
+  prices: Record<string, ModelPrice>;
+  logLevel: LogLevel;
+}
+
+/** A configuration value that is missing or invalid; the message lists each one. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Environment to read; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** `.env` file to read when it exists; false skips it. Defaults to CWD/.env. */
+  envFile?: string | false;
+  /** Folder that relative paths are resolved against; defaults to process.cwd(). */
+  cwd?: string;
+  /** Values that win over the environment, e.g. from command-line options. */
+  overrides?: Partial<Record<string, string>>;
+}
+
+/** Smallest output cap: the minimum answer the ledger reserves for. */
+export const MIN_OUTPUT_TOKENS = 64;
+
+const MIN_ADMIN_KEY_CHARS = 24;
+const MIN_INSTALL_SECRET_CHARS = 32;
+
+/**
+ * Loads and validates the configuration. Throws ConfigError listing every
+ * invalid variable with its expected format.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const cwd = options.cwd ?? process.cwd();
+  const values = collectValues(options, cwd);
+
+  const result = createSchema(cwd).safeParse(values);
+  if (!result.success) {
+    throw new ConfigError(formatIssues(result.error.issues, values));
+  }
+  const parsed = result.data;
+
+  const database = parsed.TOKENWISE_DATABASE_URL;
+  const dataDirectory =
+    database.kind === 'sqlite' && database.path !== ':memory:'
+      ? path.dirname(database.path)
+      : path.resolve(cwd, 'data');
+
+  return {
+    port: parsed.PORT,
+    host: parsed.HOST,
+    database,
+    dataDirectory,
+    cheapModel: parsed.TOKENWISE_CHEAP_MODEL,
+    premiumModel: parsed.TOKENWISE_PREMIUM_MODEL,
+    providers: {
+      openai: {
+        apiKey: parsed.OPENAI_API_KEY,
+        baseUrl: parsed.OPENAI_BASE_URL,
+        apiKeyVariable: 'OPENAI_API_KEY',
+      },
+      gemini: {
+        apiKey: parsed.GEMINI_API_KEY,
+        baseUrl: parsed.GEMINI_BASE_URL,
+        apiKeyVariable: 'GEMINI_API_KEY',
+      },
+      anthropic: {
+        apiKey: parsed.ANTHROPIC_API_KEY,
+        baseUrl: parsed.ANTHROPIC_BASE_URL,
+        apiKeyVariable: 'ANTHROPIC_API_KEY',
+      },
+    },
+    freeTokens: parsed.TOKENWISE_FREE_TOKENS,
+    premiumWeight: parsed.TOKENWISE_PREMIUM_WEIGHT,
+    maxOutputTokens: parsed.TOKENWISE_MAX_OUTPUT_TOKENS,
+    maxInputTokens: parsed.TOKENWISE_MAX_INPUT_TOKENS,
+    adminKey: parsed.TOKENWISE_ADMIN_KEY,
+    installSecret: parsed.TOKENWISE_INSTALL_SECRET,
+    tokenTtlDays: parsed.TOKENWISE_TOKEN_TTL_DAYS,
+    prices: loadPrices(parsed.TOKENWISE_PRICES_FILE, cwd),
+    logLevel: parsed.TOKENWISE_LOG_LEVEL,
+  };
+}
+
+/**
+ * Merges, lowest first: the table's defaults, the `.env` file, the
+ * environment, the overrides. Empty strings count as unset.
+ */
+function collectValues(
+  options: LoadConfigOptions,
+  cwd: string,
+): Record<string, string> {
+  const env = options.env ?? process.env;
+  const envFile =
+    options.envFile === undefined ? path.join(cwd, '.env') : options.envFile;
+  const fromFile = envFile !== false ? readEnvFile(envFile) : {};
+
+  const values: Record<string, string> = {};
+  for (const variable of CONFIG_VARIABLES) {
+    const candidates = [
+      options.overrides?.[variable.name],
+      env[variable.name],
+      fromFile[variable.name],
+      variable.defaultValue,
+    ];
+    const value = candidates.find(
+      (candidate) => candidate !== undefined && candidate !== '',
+    );
+    if (value !== undefined) {
+      values[variable.name] = value;
+    }
+  }
+  return values;
+}
+
+function readEnvFile(file: string): Record<string, string> {
+  if (!existsSync(file)) {
+    return {};
+  }
+  try {
+    return parseDotenv(readFileSync(file));
+  } catch (error) {
+    throw new ConfigError(
+      `Could not read the .env file ${file}: ${(error as Error).message}. Fix or remove the file.`,
+      { cause: error },
+    );
+  }
+}
+
+function createSchema(cwd: string) {
+  return z.object({
+    PORT: wholeNumber(0, 65_535),
+    HOST: z.string().trim().min(1, 'must not be empty'),
+    TOKENWISE_DATABASE_URL: z.string().transform((value, context) => {
+      try {
+        return parseDatabaseUrl(value, cwd);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+    TOKENWISE_CHEAP_MODEL: modelReference(),
+    TOKENWISE_PREMIUM_MODEL: modelReference(),
+    OPENAI_API_KEY: z.string().optional(),
+    OPENAI_BASE_URL: baseUrl(),
+    GEMINI_API_KEY: z.string().optional(),
+    GEMINI_BASE_URL: baseUrl(),
+    ANTHROPIC_API_KEY: z.string().optional(),
+    ANTHROPIC_BASE_URL: baseUrl(),
+    TOKENWISE_FREE_TOKENS: wholeNumber(0, Number.MAX_SAFE_INTEGER),
+    TOKENWISE_PREMIUM_WEIGHT: z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d+)?$/, 'must be a number such as 5 or 2.5')
+      .transform(Number)
+      .pipe(z.number().positive('must be greater than 0')),
+    TOKENWISE_MAX_OUTPUT_TOKENS: wholeNumber(MIN_OUTPUT_TOKENS, 1_000_000),
+    TOKENWISE_MAX_INPUT_TOKENS: wholeNumber(1, 10_000_000),
+    TOKENWISE_ADMIN_KEY: z
+      .string()
+      .min(
+        MIN_ADMIN_KEY_CHARS,
+        `must be at least ${MIN_ADMIN_KEY_CHARS} characters; generate one with: openssl rand -hex 24`,
+      )
+      .optional(),
+    TOKENWISE_INSTALL_SECRET: z
+      .string()
+      .min(
+        MIN_INSTALL_SECRET_CHARS,
+        `must be at least ${MIN_INSTALL_SECRET_CHARS} characters; generate one with: openssl rand -hex 32`,
+      )
+      .optional(),
+    TOKENWISE_TOKEN_TTL_DAYS: wholeNumber(1, 3_650),
+    TOKENWISE_PRICES_FILE: z.string().optional(),
+    TOKENWISE_LOG_LEVEL: z.enum(LOG_LEVELS, {
+      error: `must be one of ${LOG_LEVELS.join(', ')}`,
+    }),
+  });
+}
+
+function wholeNumber(min: number, max: number) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, `must be at least ${min}`)
+        .max(max, `must be at most ${max}`),
+    );
+}
+
+function modelReference() {
+  return z.string().transform((value, context): ModelRef => {
+    try {
+      return parseModelRef(value.trim());
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+function baseUrl() {
+  return z
+    .string()
+    .trim()
+    .refine((value) => URL.canParse(value), 'must be an absolute URL')
+    .refine(
+      (value) => ['http:', 'https:'].includes(new URL(value).protocol),
+      'must start with http:// or https://',
+    )
+    .transform((value) => value.replace(/\/+$/, ''));
+}
+
+/**
+ * Parses TOKENWISE_DATABASE_URL: a plain path, `sqlite:PATH`,
+ * `sqlite:///ABSOLUTE`, `file:PATH`, `file:///ABSOLUTE`, `:memory:`, or a
+ * `postgres://` URL. Relative paths resolve against cwd.
+ */
+export function parseDatabaseUrl(value: string, cwd: string): DatabaseLocation {
+  const trimmed = value.trim();
+  if (/^postgres(ql)?:\/\//.test(trimmed)) {
+    return { kind: 'postgres', url: trimmed };
+  }
+
+  let filePath = trimmed;
+  if (trimmed.startsWith('file://')) {
+    filePath = fileURLToPath(trimmed);
+  } else if (trimmed.startsWith('file:')) {
+    filePath = trimmed.slice('file:'.length);
+  } else if (trimmed.startsWith('sqlite://')) {
+    filePath = trimmed.slice('sqlite://'.length);
+  } else if (trimmed.startsWith('sqlite:')) {
+    filePath = trimmed.slice('sqlite:'.length);
+  } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    throw new Error(
+      `unsupported URL scheme in "${trimmed}"; write a file path or a sqlite: URL`,
+    );
+  }
+  if (filePath === '') {
+    throw new Error('names no file; write a path such as data/tokenwise.db');
+  }
+  if (filePath === ':memory:') {
+    return { kind: 'sqlite', path: ':memory:' };
+  }
+  return { kind: 'sqlite', path: path.resolve(cwd, filePath) };
+}
+
+const priceSchema = z.object({
+  input: z.number().nonnegative(),
+  cachedInput: z.number().nonnegative(),
+  output: z.number().nonnegative(),
+});
+const pricesFileSchema = z.record(z.string(), priceSchema);
+
+/** Reads the prices file, if any, over the catalog's defaults. */
+function loadPrices(
+  file: string | undefined,
+  cwd: string,
+): Record<string, ModelPrice> {
+  if (file === undefined) {
+    return { ...DEFAULT_PRICES };
+  }
+  const location = path.resolve(cwd, file);
+  const fix =
+    'Write a JSON object such as {"openai:gpt-5.5": {"input": 5, "cachedInput": 0.5, "output": 30}}, in US dollars per million tokens, or unset the variable.';
+
+  let content: unknown;
+  try {
+    content = JSON.parse(readFileSync(location, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(
+      `TOKENWISE_PRICES_FILE: could not read ${location} as JSON: ${(error as Error).message}. ${fix}`,
+      { cause: error },
+    );
+  }
+
+  const result = pricesFileSchema.safeParse(content);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue?.path.join('.') || 'the top level';
+    throw new ConfigError(
+      `TOKENWISE_PRICES_FILE: ${location} is invalid at ${where}: ${issue?.message}. ${fix}`,
+    );
+  }
+  for (const key of Object.keys(result.data)) {
+    try {
+      parseModelRef(key);
+    } catch (error) {
+      throw new ConfigError(
+        `TOKENWISE_PRICES_FILE: ${location} has an invalid key: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+  return { ...DEFAULT_PRICES, ...result.data };
+}
+
+function formatIssues(
+  issues: readonly z.core.$ZodIssue[],
+  values: Record<string, string>,
+): string {
+  const lines = issues.map((issue) => {
+    const name = String(issue.path[0] ?? '');
+    const variable = findConfigVariable(name);
+    const label = variable.option ? `${name} (${variable.option})` : name;
+    const shown =
+      variable.secret || values[name] === undefined
+        ? ''
+        : ` = "${values[name]}"`;
+    const expected = variable.defaultValue
+      ? `Expected ${variable.unit}; the default is ${variable.defaultValue}.`
+      : `Expected ${variable.unit}.`;
+    const message = issue.message.replace(/\.$/, '');
+    return `  ${label}${shown}: ${message}. ${expected}`;
+  });
+  return `Invalid configuration:\n${lines.join('\n')}`;
+}

@@ -1,0 +1,133 @@
+/**
+ * Builds the provider adapter behind each tier from the configuration: the
+ * configured provider when its API key is set, otherwise the offline demo
+ * model.
+ */
+import { formatModelRef, type ModelRef } from '../../lib/catalog';
+import type { Tier } from '../../lib/protocol';
+import type { Config, NetworkProvider, ProviderSettings } from '../config';
+import { createDemoAdapter, demoModelName } from './demo';
+import {
+  createOpenAiCompatibleAdapter,
+  type MaxTokensParameter,
+} from './openai-compatible';
+import type { ProviderAdapter } from './types';
+
+export interface TierProvider {
+  tier: Tier;
+  /** The configured model of the tier. */
+  modelRef: ModelRef;
+  /** Model name as the route event and the ledger show it, e.g. openai:gpt-5.5 or demo:openai:gpt-5.5. */
+  modelName: string;
+  adapter: ProviderAdapter;
+  /** True when the tier runs on the offline demo model. */
+  demo: boolean;
+  /** Reason the tier is on the demo model, for the start-up warning. */
+  demoReason?: string;
+}
+
+export type TierProviders = Record<Tier, TierProvider>;
+
+/**
+ * Output cap field per provider. OpenAI's reasoning models reject
+ * `max_tokens`; the other endpoints are sent the older, widely accepted
+ * `max_tokens`.
+ */
+const MAX_TOKENS_PARAMETERS: Record<NetworkProvider, MaxTokensParameter> = {
+  openai: 'max_completion_tokens',
+  gemini: 'max_tokens',
+  anthropic: 'max_tokens',
+};
+
+/** Creates the adapter for a network provider with a key. */
+export function createProviderAdapter(
+  provider: NetworkProvider,
+  settings: ProviderSettings & { apiKey: string },
+): ProviderAdapter {
+  // TODO: use the native Anthropic and Gemini adapters once they exist;
+  // until then both are reached through their OpenAI-compatible endpoints.
+  return createOpenAiCompatibleAdapter({
+    provider,
+    apiKey: settings.apiKey,
+    baseUrl: settings.baseUrl,
+    maxTokensParameter: MAX_TOKENS_PARAMETERS[provider],
+  });
+}
+
+export interface CreateTierProvidersOptions {
+  /** Pause between the demo model's deltas, in milliseconds. */
+  demoDeltaDelayMs?: number;
+}
+
+/** Builds the cheap and premium tiers' providers. */
+export function createTierProviders(
+  config: Pick<Config, 'cheapModel' | 'premiumModel' | 'providers'>,
+  options: CreateTierProvidersOptions = {},
+): TierProviders {
+  return {
+    cheap: createTierProvider('cheap', config.cheapModel, config, options),
+    premium: createTierProvider(
+      'premium',
+      config.premiumModel,
+      config,
+      options,
+    ),
+  };
+}
+
+function createTierProvider(
+  tier: Tier,
+  modelRef: ModelRef,
+  config: Pick<Config, 'providers'>,
+  options: CreateTierProvidersOptions,
+): TierProvider {
+  const configuredModel = formatModelRef(modelRef);
+
+  if (modelRef.provider === 'demo') {
+    const variable =
+      tier === 'cheap' ? 'TOKENWISE_CHEAP_MODEL' : 'TOKENWISE_PREMIUM_MODEL';
+    return {
+      tier,
+      modelRef,
+      modelName: configuredModel,
+      adapter: createDemoAdapter({
+        tier,
+        configuredModel,
+        reason: `The ${tier} tier is configured with the demo model (${configuredModel})`,
+        remedy: `set ${variable} to a real provider's model and restart the backend`,
+        deltaDelayMs: options.demoDeltaDelayMs,
+      }),
+      demo: true,
+      demoReason: `${variable} names the demo provider`,
+    };
+  }
+
+  const settings = config.providers[modelRef.provider];
+  if (settings.apiKey === undefined) {
+    return {
+      tier,
+      modelRef,
+      modelName: demoModelName(configuredModel),
+      adapter: createDemoAdapter({
+        tier,
+        configuredModel,
+        reason: `No API key is configured for the ${tier} tier (${configuredModel})`,
+        remedy: `set ${settings.apiKeyVariable} and restart the backend`,
+        deltaDelayMs: options.demoDeltaDelayMs,
+      }),
+      demo: true,
+      demoReason: `${settings.apiKeyVariable} is not set`,
+    };
+  }
+
+  return {
+    tier,
+    modelRef,
+    modelName: configuredModel,
+    adapter: createProviderAdapter(modelRef.provider, {
+      ...settings,
+      apiKey: settings.apiKey,
+    }),
+    demo: false,
+  };
+}
