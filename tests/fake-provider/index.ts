@@ -58,6 +58,8 @@ export interface FakeStatusStep {
   retryAfter?: number | string;
   /** Response body; a string is sent as is, anything else as JSON. */
   body?: unknown;
+  /** Extra response headers, such as Anthropic's `x-should-retry`. */
+  headers?: Record<string, string>;
 }
 
 /** Silence before the first byte, then another step (a normal answer by default). */
@@ -498,6 +500,7 @@ function sendStatus(exchange: Exchange, step: FakeStatusStep): void {
   const { response, route } = exchange;
   const headers: Record<string, string> = {
     'content-type': 'application/json',
+    ...step.headers,
   };
   if (step.retryAfter !== undefined) {
     headers['retry-after'] = String(step.retryAfter);
