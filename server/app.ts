@@ -1,0 +1,125 @@
+/**
+ * The backend's HTTP app (Hono), built from its dependencies so that tests
+ * run it in-process (`app.request`) or behind a real server alike.
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { ActiveStreams } from './http/active-streams';
+import { createAuthenticate } from './http/authenticate';
+import type { AppDependencies, AppEnv, AppServices } from './http/context';
+import { HttpError, sendHttpError } from './http/errors';
+import { addChatRoute } from './routes/chat';
+import { addInstallsRoute } from './routes/installs';
+import { addUsageRoute } from './routes/usage';
+
+/**
+ * Largest request body accepted, in bytes: room for the schema's limits
+ * (400,000 characters of page text, 100 turns of 64,000) at several bytes
+ * per character.
+ */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export interface TokenwiseApp {
+  app: Hono<AppEnv>;
+  activeStreams: ActiveStreams;
+  /** Rejects new chats from now on, for a graceful stop. */
+  beginStop(): void;
+}
+
+/** Creates the HTTP app with its routes, error handling and request log. */
+export function createApp(dependencies: AppDependencies): TokenwiseApp {
+  let stopping = false;
+  const services: AppServices = {
+    ...dependencies,
+    now: dependencies.now ?? (() => new Date()),
+    activeStreams: dependencies.activeStreams ?? new ActiveStreams(),
+    isStopping: () => stopping,
+  };
+  const { logger } = services;
+  const app = new Hono<AppEnv>();
+
+  app.use(async (context, next) => {
+    const startedAt = performance.now();
+    context.set('requestId', randomUUID());
+    context.set('installId', undefined);
+    context.set('loggedByHandler', false);
+    await next();
+
+    context.header('x-request-id', context.get('requestId'));
+    if (!context.get('loggedByHandler')) {
+      logger.info(
+        {
+          requestId: context.get('requestId'),
+          installId: context.get('installId'),
+          method: context.req.method,
+          route: context.req.routePath,
+          status: context.res.status,
+          ms: Math.round(performance.now() - startedAt),
+        },
+        'request',
+      );
+    }
+  });
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (context) =>
+        sendHttpError(
+          context,
+          new HttpError({
+            status: 413,
+            code: 'prompt_too_large',
+            message: `The request body is larger than ${MAX_BODY_BYTES} bytes. Send less page text or history.`,
+          }),
+        ),
+    }),
+  );
+
+  app.onError((error, context) => {
+    if (error instanceof HttpError) {
+      return sendHttpError(context, error);
+    }
+    logger.error(
+      {
+        err: error,
+        requestId: context.get('requestId'),
+        installId: context.get('installId'),
+        route: context.req.routePath,
+      },
+      'request failed',
+    );
+    return sendHttpError(
+      context,
+      new HttpError({
+        status: 500,
+        code: 'internal_error',
+        message: `The backend failed on this request. Try again; if it keeps failing, report request id ${context.get('requestId')}.`,
+      }),
+    );
+  });
+  app.notFound((context) =>
+    sendHttpError(
+      context,
+      new HttpError({
+        status: 404,
+        code: 'not_found',
+        message: `${context.req.method} ${context.req.path} does not exist. The API serves POST /v1/installs, POST /v1/chat and GET /v1/usage.`,
+      }),
+    ),
+  );
+
+  const authenticate = createAuthenticate(services);
+  app.get('/healthz', (context) => context.json({ ok: true }));
+  addInstallsRoute(app, services);
+  addChatRoute(app, services, authenticate);
+  addUsageRoute(app, services, authenticate);
+
+  return {
+    app,
+    activeStreams: services.activeStreams,
+    beginStop: () => {
+      stopping = true;
+    },
+  };
+}

@@ -1,0 +1,394 @@
+/**
+ * Streams one reserved answer as server-sent events (route, text-delta...,
+ * usage, done, or error) and settles its reservation:
+ *
+ * - a finished answer settles to the provider's usage, or to the delivered
+ *   output counted with the tokenizer (marked estimated) when none came;
+ * - a provider failure before the first delta releases the reservation in
+ *   full; after it, the delivered part is settled and an error follows;
+ * - a client that goes away aborts the provider call, and the input plus
+ *   the delivered output are settled, because the provider bills the
+ *   prompt it received;
+ * - a stop of the backend aborts the call like a failure.
+ *
+ * The charge never exceeds the reservation: the store caps it.
+ */
+import {
+  computeCostUsd,
+  formatModelRef,
+  UNKNOWN_PRICE,
+} from '../../lib/catalog';
+import type {
+  AnswerUsage,
+  ChatEvent,
+  ChatEventName,
+  ErrorCode,
+  RouteDecision,
+} from '../../lib/protocol';
+import { encodeSseEvent } from '../../lib/sse';
+import { countTokens } from '../../lib/tokens';
+import { ServerStoppingError } from '../http/active-streams';
+import type { AppServices } from '../http/context';
+import type { Prompt } from '../prompt';
+import type { TierProvider } from '../providers/index';
+import { isProviderError, type ProviderUsage } from '../providers/types';
+import type { Reservation, UsageCounts } from '../store/types';
+
+export interface StreamAnswerOptions {
+  services: AppServices;
+  requestId: string;
+  installId: string;
+  decision: RouteDecision;
+  tierProvider: TierProvider;
+  prompt: Prompt;
+  reservation: Reservation;
+  /** Aborts when the client closes the connection. */
+  clientSignal: AbortSignal;
+  /** performance.now() when the request arrived, for the log line. */
+  startedAt: number;
+}
+
+/** The reason a provider call is aborted when the client goes away. */
+class ClientClosedError extends Error {
+  constructor() {
+    super('The client closed the connection.');
+    this.name = 'ClientClosedError';
+  }
+}
+
+/** What the provider delivered before the stream ended or failed. */
+interface ProviderOutcome {
+  text: string;
+  deltaCount: number;
+  usage: ProviderUsage | undefined;
+  finishReason: string | undefined;
+  error: unknown;
+}
+
+type EventData<Name extends ChatEventName> = Extract<
+  ChatEvent,
+  { event: Name }
+>['data'];
+
+/**
+ * Starts the provider call and returns the event-stream response at once.
+ * The answer streams and settles in the background, tracked by
+ * services.activeStreams until its reservation is closed.
+ */
+export function streamAnswer(options: StreamAnswerOptions): Response {
+  const { services } = options;
+  const encoder = new TextEncoder();
+  const providerAbort = new AbortController();
+  let streamController!: ReadableStreamDefaultController<Uint8Array>;
+  let open = true;
+
+  const onClientClosed = () => {
+    open = false;
+    providerAbort.abort(new ClientClosedError());
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start: (controller) => {
+      streamController = controller;
+    },
+    cancel: onClientClosed,
+  });
+  if (options.clientSignal.aborted) {
+    onClientClosed();
+  }
+  options.clientSignal.addEventListener('abort', onClientClosed, {
+    once: true,
+  });
+
+  const send = <Name extends ChatEventName>(
+    event: Name,
+    data: EventData<Name>,
+  ): void => {
+    if (!open) {
+      return;
+    }
+    try {
+      streamController.enqueue(encoder.encode(encodeSseEvent(event, data)));
+    } catch {
+      open = false;
+    }
+  };
+
+  const finished = runAnswer({ ...options, send, signal: providerAbort.signal })
+    .catch((error: unknown) => {
+      services.logger.error(
+        { err: error, requestId: options.requestId },
+        'chat stream failed unexpectedly',
+      );
+    })
+    .finally(() => {
+      options.clientSignal.removeEventListener('abort', onClientClosed);
+      if (open) {
+        open = false;
+        streamController.close();
+      }
+    });
+  services.activeStreams.track(providerAbort, finished);
+
+  return new Response(body, {
+    status: 200,
+    headers: {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-request-id': options.requestId,
+    },
+  });
+}
+
+interface RunAnswerOptions extends StreamAnswerOptions {
+  send: <Name extends ChatEventName>(
+    event: Name,
+    data: EventData<Name>,
+  ) => void;
+  /** Aborts the provider call. */
+  signal: AbortSignal;
+}
+
+async function runAnswer(options: RunAnswerOptions): Promise<void> {
+  const { services, reservation, tierProvider, prompt, send } = options;
+
+  send('route', {
+    ...options.decision,
+    requestId: options.requestId,
+    model: tierProvider.modelName,
+    inputTokens: prompt.inputTokens,
+    maxOutputTokens: reservation.maxOutputTokens,
+    fromCache: false,
+  });
+
+  if (options.signal.aborted) {
+    // Gone before the provider was called: nothing was spent.
+    await services.store.release({
+      requestId: options.requestId,
+      now: services.now(),
+    });
+    logOutcome(options, { outcome: 'client_closed', charged: 0 });
+    return;
+  }
+
+  const outcome = await callProvider(options);
+  const reason: unknown = options.signal.reason;
+  const clientClosed = reason instanceof ClientClosedError;
+  const stopping = reason instanceof ServerStoppingError;
+
+  if (outcome.error === undefined || clientClosed) {
+    const usage = await settleAnswer(options, outcome);
+    if (clientClosed) {
+      logOutcome(options, { outcome: 'client_closed', ...usage });
+      return;
+    }
+    send('usage', usage);
+    send('done', {
+      requestId: options.requestId,
+      finishReason: outcome.finishReason ?? 'stop',
+    });
+    logOutcome(options, { outcome: 'done', ...usage });
+    return;
+  }
+
+  const failure = describeFailure(
+    outcome.error,
+    stopping,
+    outcome.deltaCount,
+    options,
+  );
+  if (outcome.deltaCount === 0) {
+    await services.store.release({
+      requestId: options.requestId,
+      now: services.now(),
+    });
+    send('error', { code: failure.code, message: failure.message });
+    logOutcome(options, {
+      outcome: failure.code,
+      charged: 0,
+      error: outcome.error,
+    });
+    return;
+  }
+
+  const usage = await settleAnswer(options, outcome);
+  send('usage', usage);
+  send('error', { code: failure.code, message: failure.message });
+  logOutcome(options, {
+    outcome: failure.code,
+    ...usage,
+    error: outcome.error,
+  });
+}
+
+async function callProvider(
+  options: RunAnswerOptions,
+): Promise<ProviderOutcome> {
+  const outcome: ProviderOutcome = {
+    text: '',
+    deltaCount: 0,
+    usage: undefined,
+    finishReason: undefined,
+    error: undefined,
+  };
+  try {
+    const events = options.tierProvider.adapter.streamChat({
+      model: options.tierProvider.modelRef.model,
+      system: options.prompt.system,
+      messages: options.prompt.messages,
+      maxOutputTokens: options.reservation.maxOutputTokens,
+      signal: options.signal,
+    });
+    for await (const event of events) {
+      if (event.type === 'text-delta') {
+        outcome.text += event.text;
+        outcome.deltaCount++;
+        options.send('text-delta', { text: event.text });
+      } else if (event.type === 'usage') {
+        outcome.usage = event.usage;
+      } else {
+        outcome.finishReason = event.reason;
+      }
+    }
+  } catch (error) {
+    outcome.error = error;
+  }
+  // An abort that lands after the last event still counts as one.
+  if (outcome.error === undefined && options.signal.aborted) {
+    outcome.error = options.signal.reason;
+  }
+  return outcome;
+}
+
+/**
+ * Settles the reservation to the provider's usage, or to an estimate of
+ * what was delivered, and returns the usage event.
+ */
+async function settleAnswer(
+  options: RunAnswerOptions,
+  outcome: ProviderOutcome,
+): Promise<AnswerUsage> {
+  const { services, tierProvider } = options;
+  const estimated = outcome.usage === undefined;
+  const counts: UsageCounts = outcome.usage ?? {
+    inputTokens: options.prompt.inputTokens,
+    cachedInputTokens: 0,
+    outputTokens: countTokens(outcome.text),
+  };
+
+  const result = await services.store.settle({
+    requestId: options.requestId,
+    usage: counts,
+    estimated,
+    now: services.now(),
+  });
+
+  let charged = 0;
+  let weight = options.reservation.weight;
+  let remaining: number;
+  if (result.status === 'settled' || result.status === 'already_settled') {
+    charged = result.charged;
+    weight = result.weight;
+    remaining = result.balance.remaining;
+  } else {
+    // The sweeper released an expired reservation first, so nothing is
+    // charged for this answer.
+    services.logger.warn(
+      {
+        requestId: options.requestId,
+        installId: options.installId,
+        status: result.status,
+      },
+      'settled an answer whose reservation was already closed',
+    );
+    remaining = (
+      await services.store.getBalance(options.installId, services.now())
+    ).remaining;
+  }
+
+  const price = tierProvider.demo
+    ? UNKNOWN_PRICE
+    : (services.config.prices[formatModelRef(tierProvider.modelRef)] ??
+      UNKNOWN_PRICE);
+  return {
+    inputTokens: counts.inputTokens,
+    cachedInputTokens: Math.min(counts.cachedInputTokens, counts.inputTokens),
+    outputTokens: counts.outputTokens,
+    charged,
+    weight,
+    estimated,
+    remaining,
+    costUsd: computeCostUsd(price, counts),
+  };
+}
+
+function describeFailure(
+  error: unknown,
+  stopping: boolean,
+  deltaCount: number,
+  options: RunAnswerOptions,
+): { code: ErrorCode; message: string } {
+  const model = options.tierProvider.modelName;
+  const charge =
+    deltaCount === 0
+      ? 'nothing was charged'
+      : 'only the delivered part was charged';
+  if (stopping) {
+    return {
+      code: 'upstream_failed',
+      message: `The backend stopped while answering. Ask again in a moment; ${charge}.`,
+    };
+  }
+  if (isProviderError(error)) {
+    if (error.timedOut) {
+      return {
+        code: 'upstream_timeout',
+        message: `The ${options.decision.tier} model (${model}) timed out. Ask again in a moment; ${charge}.`,
+      };
+    }
+    const status = error.status === undefined ? '' : ` (HTTP ${error.status})`;
+    const advice = error.retryable
+      ? 'Ask again in a moment'
+      : 'Ask again later; if this keeps happening, the backend operator must check the provider configuration';
+    return {
+      code: 'upstream_failed',
+      message: `The ${options.decision.tier} model (${model}) failed${status}. ${advice}; ${charge}.`,
+    };
+  }
+  return {
+    code: 'internal_error',
+    message: `The backend failed while answering. Ask again; ${charge}.`,
+  };
+}
+
+function logOutcome(
+  options: RunAnswerOptions,
+  result: Partial<AnswerUsage> & {
+    outcome: string;
+    charged: number;
+    error?: unknown;
+  },
+): void {
+  const fields = {
+    requestId: options.requestId,
+    installId: options.installId,
+    route: '/v1/chat',
+    status: 200,
+    tier: options.decision.tier,
+    model: options.tierProvider.modelName,
+    outcome: result.outcome,
+    inputTokens: result.inputTokens,
+    cachedInputTokens: result.cachedInputTokens,
+    outputTokens: result.outputTokens,
+    charged: result.charged,
+    estimated: result.estimated,
+    ms: Math.round(performance.now() - options.startedAt),
+  };
+  if (result.error === undefined) {
+    options.services.logger.info(fields, 'chat answered');
+  } else {
+    options.services.logger.warn(
+      { ...fields, err: result.error },
+      'chat answer failed',
+    );
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * What the HTTP handlers share: the dependencies the app is built from,
+ * and the per-request variables that middleware sets.
+ */
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import type { TierProviders } from '../providers/index';
+import type { Store } from '../store/types';
+import type { ActiveStreams } from './active-streams';
+
+export interface AppDependencies {
+  config: Config;
+  store: Store;
+  providers: TierProviders;
+  logger: Logger;
+  /** HMAC key for install tokens. */
+  installSecret: string;
+  /** Clock; tests pass a fixed one. Defaults to the system clock. */
+  now?: () => Date;
+  /** Answers in flight, for a graceful stop. A new set when omitted. */
+  activeStreams?: ActiveStreams;
+}
+
+/** Dependencies with the defaults filled in. */
+export interface AppServices extends Required<AppDependencies> {
+  /** True once a stop has begun; new chats are then rejected. */
+  isStopping: () => boolean;
+}
+
+export interface AppVariables {
+  /** Id of this HTTP request; a chat uses its chat request id. */
+  requestId: string;
+  /** The authenticated install, once the token is checked. */
+  installId: string | undefined;
+  /** True when the handler logs the request itself (streamed chats). */
+  loggedByHandler: boolean;
+}
+
+export interface AppEnv {
+  Variables: AppVariables;
+}

@@ -1,0 +1,122 @@
+/**
+ * `POST /v1/chat`: routes a question, builds and counts the prompt,
+ * reserves its tokens against the allowance, then streams the answer.
+ * Everything that can reject the request (400, 402, 413) happens before a
+ * provider is called, as JSON; after that, failures are error events.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Hono, MiddlewareHandler } from 'hono';
+import {
+  chatRequestSchema,
+  type ParsedChatRequest,
+  type RouteDecision,
+} from '../../lib/protocol';
+import { routeQuestion } from '../../lib/router';
+import { streamAnswer } from '../chat/stream-answer';
+import { MIN_OUTPUT_TOKENS } from '../config';
+import type { AppEnv, AppServices } from '../http/context';
+import { HttpError } from '../http/errors';
+import { parseJsonBody } from '../http/parse-body';
+import { buildPrompt } from '../prompt';
+
+/**
+ * How long a reservation may stay open before the sweeper releases it; far
+ * longer than any answer capped at the configured output tokens takes.
+ */
+export const RESERVATION_TTL_MS = 15 * 60_000;
+
+/** Adds the chat route to the app, behind `authenticate`. */
+export function addChatRoute(
+  app: Hono<AppEnv>,
+  services: AppServices,
+  authenticate: MiddlewareHandler<AppEnv>,
+): void {
+  app.post('/v1/chat', authenticate, async (context) => {
+    const startedAt = performance.now();
+    if (services.isStopping()) {
+      throw new HttpError({
+        status: 503,
+        code: 'internal_error',
+        message: 'The backend is stopping. Ask again in a moment.',
+      });
+    }
+    const installId = context.get('installId') as string;
+    const request = await parseJsonBody(context, chatRequestSchema);
+    const requestId = request.requestId ?? randomUUID();
+    context.set('requestId', requestId);
+
+    const decision = decideRoute(request);
+    const tierProvider = services.providers[decision.tier];
+    const prompt = buildPrompt(request);
+    if (prompt.inputTokens > services.config.maxInputTokens) {
+      throw new HttpError({
+        status: 413,
+        code: 'prompt_too_large',
+        message: `The question with its history and page context is ${prompt.inputTokens} tokens, more than the ${services.config.maxInputTokens} this backend accepts. Send less page text or start a new conversation.`,
+      });
+    }
+
+    const now = services.now();
+    const result = await services.store.reserve({
+      requestId,
+      installId,
+      tier: decision.tier,
+      model: tierProvider.modelName,
+      inputTokens: prompt.inputTokens,
+      maxOutputTokens: services.config.maxOutputTokens,
+      minOutputTokens: MIN_OUTPUT_TOKENS,
+      now,
+      expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
+    });
+    if (result.status === 'duplicate_request') {
+      throw new HttpError({
+        status: 400,
+        code: 'invalid_request',
+        message: `The requestId ${requestId} was already used. Send a new UUID with each question.`,
+        details: { field: 'requestId' },
+      });
+    }
+    if (result.status === 'allowance_exhausted') {
+      const { balance } = result;
+      throw new HttpError({
+        status: 402,
+        code: 'allowance_exhausted',
+        message: `The token allowance is used up: this question needs ${result.requiredTokens} tokens and ${balance.remaining} remain. It resets at ${balance.resetAt.toISOString()}.`,
+        details: { resetAt: balance.resetAt },
+      });
+    }
+
+    context.set('loggedByHandler', true);
+    return streamAnswer({
+      services,
+      requestId,
+      installId,
+      decision,
+      tierProvider,
+      prompt,
+      reservation: result.reservation,
+      clientSignal: context.req.raw.signal,
+      startedAt,
+    });
+  });
+}
+
+/**
+ * Routes with the router for `auto`; a tier asked for outright wins, with
+ * the router's score kept for reference.
+ */
+export function decideRoute(request: ParsedChatRequest): RouteDecision {
+  const decision = routeQuestion({
+    question: request.question,
+    history: request.history,
+    pageContext: request.pageContext,
+  });
+  if (request.tier === 'auto') {
+    return decision;
+  }
+  return {
+    tier: request.tier,
+    score: decision.score,
+    reasons: [`the ${request.tier} tier was requested`],
+  };
+}

@@ -1,0 +1,746 @@
+/**
+ * The embedded store: SQLite through better-sqlite3, in WAL mode. Every
+ * change to the ledger runs in one IMMEDIATE transaction, which takes the
+ * write lock before it reads, so concurrent reservations (in this process
+ * or another one on the same file) see each other's holds.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Tier } from '../../lib/protocol';
+import { findPeriod } from '../periods';
+import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
+import {
+  InstallNotFoundError,
+  UnknownPlanError,
+  type Balance,
+  type CreateInstallRequest,
+  type DailyUsage,
+  type GrantRequest,
+  type InstallRecord,
+  type LedgerEntry,
+  type LedgerEntryKind,
+  type Plan,
+  type ReleaseRequest,
+  type ReleaseResult,
+  type Reservation,
+  type ReserveRequest,
+  type ReserveResult,
+  type SettleRequest,
+  type SettleResult,
+  type Store,
+} from './types';
+
+export interface OpenSqliteStoreOptions {
+  /** Database file, or ":memory:". Missing folders are created. */
+  path: string;
+  /** Plans by name; installs reference one by name. */
+  plans: Readonly<Record<string, Plan>>;
+  /** How long a writer waits for another process's lock, in milliseconds. */
+  busyTimeoutMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const DAY_MS = 86_400_000;
+
+interface InstallRow {
+  id: string;
+  created_at: number;
+  plan: string;
+  revoked: number;
+}
+
+interface BalanceRow {
+  install_id: string;
+  period_start: number;
+  period_end: number;
+  allowance: number;
+  granted: number;
+  used: number;
+  reserved: number;
+}
+
+interface ReservationRow {
+  request_id: string;
+  install_id: string;
+  period_start: number;
+  tier: Tier;
+  model: string;
+  weight: number;
+  input_tokens: number;
+  max_output_tokens: number;
+  amount: number;
+  created_at: number;
+  expires_at: number;
+}
+
+interface LedgerRow {
+  id: number;
+  kind: LedgerEntryKind;
+  request_id: string | null;
+  install_id: string;
+  period_start: number;
+  tier: Tier | null;
+  model: string | null;
+  input_tokens: number;
+  cached_input_tokens: number;
+  output_tokens: number;
+  weight: number;
+  allowance_tokens: number;
+  estimated: number;
+  created_at: number;
+}
+
+/** What became of a request whose reservation is gone. */
+type ClosedRequest =
+  | {
+      status: 'already_settled';
+      charged: number;
+      weight: number;
+      balance: Balance;
+    }
+  | { status: 'already_released' | 'not_found' };
+
+type NewLedgerEntry = Omit<LedgerEntry, 'id' | 'periodStart' | 'createdAt'> & {
+  periodStart: number;
+  createdAt: number;
+};
+
+/**
+ * Opens (creating when missing) and migrates a SQLite store. Throws when
+ * the file cannot be opened or a migration fails.
+ */
+export function openSqliteStore(options: OpenSqliteStoreOptions): Store {
+  if (options.path !== ':memory:') {
+    mkdirSync(path.dirname(options.path), { recursive: true });
+  }
+  const database = new Database(options.path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma(
+    `busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`,
+  );
+  database.pragma('synchronous = NORMAL');
+
+  migrate(database, SQLITE_MIGRATIONS);
+  return new SqliteStore(database, options.plans);
+}
+
+/** Applies the migrations the database has not seen, each in a transaction. */
+export function migrate(
+  database: Database.Database,
+  migrations: readonly Migration[],
+): number[] {
+  database.exec(`
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )
+  `);
+  const applied: number[] = [];
+  const apply = database.transaction((migration: Migration) => {
+    const seen = database
+      .prepare('SELECT 1 FROM schema_migrations WHERE version = ?')
+      .get(migration.version);
+    if (seen) {
+      return;
+    }
+    database.exec(migration.sql);
+    database
+      .prepare(
+        'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+      )
+      .run(migration.version, migration.name, Date.now());
+    applied.push(migration.version);
+  });
+
+  for (const migration of [...migrations].sort(
+    (left, right) => left.version - right.version,
+  )) {
+    apply.immediate(migration);
+  }
+  return applied;
+}
+
+class SqliteStore implements Store {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(
+    private readonly database: Database.Database,
+    private readonly plans: Readonly<Record<string, Plan>>,
+  ) {}
+
+  /** Prepares a statement once and reuses it. */
+  private statement(sql: string): Database.Statement {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.database.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
+  async createInstall(request: CreateInstallRequest): Promise<InstallRecord> {
+    const createdAt = Math.floor(request.now.getTime() / 1000) * 1000;
+    this.statement(
+      'INSERT INTO installs (id, created_at, plan, revoked) VALUES (?, ?, ?, 0)',
+    ).run(request.id, createdAt, request.plan);
+    return {
+      id: request.id,
+      createdAt: new Date(createdAt),
+      plan: request.plan,
+      revoked: false,
+    };
+  }
+
+  async getInstall(installId: string): Promise<InstallRecord | undefined> {
+    const row = this.selectInstall(installId);
+    return row ? toInstall(row) : undefined;
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    const transaction = this.database.transaction((): ReserveResult => {
+      const duplicate = this.statement(
+        "SELECT 1 FROM ledger_entries WHERE request_id = ? AND kind = 'reserve'",
+      ).get(request.requestId);
+      if (duplicate) {
+        return { status: 'duplicate_request' };
+      }
+
+      const now = request.now.getTime();
+      const { install, plan, row } = this.ensurePeriod(request.installId, now);
+      const weight = request.tier === 'premium' ? plan.premiumWeight : 1;
+      const available = row.allowance + row.granted - row.used - row.reserved;
+      const maxOutputTokens = fitOutputCap({
+        available,
+        weight,
+        inputTokens: request.inputTokens,
+        maxOutputTokens: request.maxOutputTokens,
+      });
+
+      if (maxOutputTokens < request.minOutputTokens) {
+        return {
+          status: 'allowance_exhausted',
+          balance: toBalance(row, install, plan),
+          requiredTokens: weighTokens(
+            weight,
+            request.inputTokens + request.minOutputTokens,
+          ),
+        };
+      }
+
+      const amount = weighTokens(weight, request.inputTokens + maxOutputTokens);
+      const reservation: Reservation = {
+        requestId: request.requestId,
+        installId: install.id,
+        periodStart: new Date(row.period_start),
+        tier: request.tier,
+        model: request.model,
+        weight,
+        inputTokens: request.inputTokens,
+        maxOutputTokens,
+        amount,
+        createdAt: request.now,
+        expiresAt: request.expiresAt,
+      };
+      this.statement(
+        `INSERT INTO reservations (request_id, install_id, period_start, tier,
+             model, weight, input_tokens, max_output_tokens, amount,
+             created_at, expires_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        reservation.requestId,
+        reservation.installId,
+        row.period_start,
+        reservation.tier,
+        reservation.model,
+        weight,
+        reservation.inputTokens,
+        maxOutputTokens,
+        amount,
+        now,
+        request.expiresAt.getTime(),
+      );
+      this.appendEntry({
+        kind: 'reserve',
+        requestId: request.requestId,
+        installId: install.id,
+        periodStart: row.period_start,
+        tier: request.tier,
+        model: request.model,
+        inputTokens: request.inputTokens,
+        cachedInputTokens: 0,
+        outputTokens: maxOutputTokens,
+        weight,
+        allowanceTokens: amount,
+        estimated: false,
+        createdAt: now,
+      });
+      const updated = this.adjustBalance(row, { reserved: amount }, now);
+      return {
+        status: 'reserved',
+        reservation,
+        balance: toBalance(updated, install, plan),
+      };
+    });
+    return transaction.immediate();
+  }
+
+  async settle(request: SettleRequest): Promise<SettleResult> {
+    const transaction = this.database.transaction((): SettleResult => {
+      const reservation = this.selectReservation(request.requestId);
+      if (!reservation) {
+        return this.describeClosedRequest(request.requestId);
+      }
+
+      const now = request.now.getTime();
+      const { usage } = request;
+      const charged = Math.min(
+        weighTokens(reservation.weight, usage.inputTokens + usage.outputTokens),
+        reservation.amount,
+      );
+      this.deleteReservation(reservation.request_id);
+      this.appendEntry({
+        kind: 'settle',
+        requestId: reservation.request_id,
+        installId: reservation.install_id,
+        periodStart: reservation.period_start,
+        tier: reservation.tier,
+        model: reservation.model,
+        inputTokens: usage.inputTokens,
+        cachedInputTokens: Math.min(usage.cachedInputTokens, usage.inputTokens),
+        outputTokens: usage.outputTokens,
+        weight: reservation.weight,
+        allowanceTokens: charged,
+        estimated: request.estimated,
+        createdAt: now,
+      });
+      const balance = this.closeReservation(reservation, charged, now);
+      return {
+        status: 'settled',
+        charged,
+        weight: reservation.weight,
+        balance,
+      };
+    });
+    return transaction.immediate();
+  }
+
+  async release(request: ReleaseRequest): Promise<ReleaseResult> {
+    const transaction = this.database.transaction((): ReleaseResult => {
+      const reservation = this.selectReservation(request.requestId);
+      if (!reservation) {
+        const closed = this.describeClosedRequest(request.requestId);
+        return { status: closed.status };
+      }
+      const balance = this.releaseReservation(
+        reservation,
+        request.now.getTime(),
+      );
+      return { status: 'released', amount: reservation.amount, balance };
+    });
+    return transaction.immediate();
+  }
+
+  async releaseExpiredReservations(now: Date): Promise<Reservation[]> {
+    const transaction = this.database.transaction((): Reservation[] => {
+      const rows = this.statement(
+        'SELECT * FROM reservations WHERE expires_at <= ?',
+      ).all(now.getTime()) as ReservationRow[];
+      for (const row of rows) {
+        this.releaseReservation(row, now.getTime());
+      }
+      return rows.map(toReservation);
+    });
+    return transaction.immediate();
+  }
+
+  async grant(request: GrantRequest): Promise<Balance> {
+    if (!Number.isSafeInteger(request.tokens) || request.tokens <= 0) {
+      throw new RangeError(
+        `A grant must be a positive whole number of tokens, not ${request.tokens}.`,
+      );
+    }
+    const transaction = this.database.transaction((): Balance => {
+      const now = request.now.getTime();
+      const { install, plan, row } = this.ensurePeriod(request.installId, now);
+      this.appendEntry({
+        kind: 'grant',
+        requestId: null,
+        installId: install.id,
+        periodStart: row.period_start,
+        tier: null,
+        model: null,
+        inputTokens: 0,
+        cachedInputTokens: 0,
+        outputTokens: 0,
+        weight: 1,
+        allowanceTokens: request.tokens,
+        estimated: false,
+        createdAt: now,
+      });
+      const updated = this.adjustBalance(row, { granted: request.tokens }, now);
+      return toBalance(updated, install, plan);
+    });
+    return transaction.immediate();
+  }
+
+  async getBalance(installId: string, now: Date): Promise<Balance> {
+    const transaction = this.database.transaction((): Balance => {
+      const { install, plan, row } = this.ensurePeriod(
+        installId,
+        now.getTime(),
+      );
+      return toBalance(row, install, plan);
+    });
+    return transaction.immediate();
+  }
+
+  async getDailyUsage(
+    installId: string,
+    range: { since: Date; until: Date },
+  ): Promise<DailyUsage[]> {
+    const firstDay = startOfUtcDay(range.since.getTime());
+    const lastDay = startOfUtcDay(range.until.getTime());
+    const rows = this.statement(
+      `SELECT strftime('%Y-%m-%d', created_at / 1000, 'unixepoch') AS date,
+                kind, tier, SUM(allowance_tokens) AS tokens
+         FROM ledger_entries
+         WHERE install_id = ? AND kind IN ('settle', 'cache_hit')
+           AND created_at >= ? AND created_at < ?
+         GROUP BY date, kind, tier`,
+    ).all(installId, firstDay, lastDay + DAY_MS) as Array<{
+      date: string;
+      kind: LedgerEntryKind;
+      tier: Tier | null;
+      tokens: number;
+    }>;
+
+    const days = new Map<string, DailyUsage>();
+    for (let day = firstDay; day <= lastDay; day += DAY_MS) {
+      const date = new Date(day).toISOString().slice(0, 10);
+      days.set(date, { date, cheap: 0, premium: 0, saved: 0 });
+    }
+    for (const row of rows) {
+      const entry = days.get(row.date);
+      if (!entry) {
+        continue;
+      }
+      if (row.kind === 'cache_hit') {
+        entry.saved += row.tokens;
+      } else if (row.tier === 'premium') {
+        entry.premium += row.tokens;
+      } else {
+        entry.cheap += row.tokens;
+      }
+    }
+    return [...days.values()];
+  }
+
+  async listLedgerEntries(installId: string): Promise<LedgerEntry[]> {
+    const rows = this.statement(
+      'SELECT * FROM ledger_entries WHERE install_id = ? ORDER BY id',
+    ).all(installId) as LedgerRow[];
+    return rows.map(toLedgerEntry);
+  }
+
+  async close(): Promise<void> {
+    if (this.database.open) {
+      this.database.close();
+    }
+  }
+
+  private selectInstall(installId: string): InstallRow | undefined {
+    return this.statement('SELECT * FROM installs WHERE id = ?').get(
+      installId,
+    ) as InstallRow | undefined;
+  }
+
+  private selectReservation(requestId: string): ReservationRow | undefined {
+    return this.statement(
+      'SELECT * FROM reservations WHERE request_id = ?',
+    ).get(requestId) as ReservationRow | undefined;
+  }
+
+  private deleteReservation(requestId: string): void {
+    this.statement('DELETE FROM reservations WHERE request_id = ?').run(
+      requestId,
+    );
+  }
+
+  /**
+   * Returns the balance row of the period containing `now`, inserting it
+   * and a reset entry when the period is new. Call inside a transaction.
+   */
+  private ensurePeriod(
+    installId: string,
+    now: number,
+  ): { install: InstallRow; plan: Plan; row: BalanceRow } {
+    const install = this.selectInstall(installId);
+    if (!install) {
+      throw new InstallNotFoundError(installId);
+    }
+    const plan = this.plans[install.plan];
+    if (!plan) {
+      throw new UnknownPlanError(install.plan, install.id);
+    }
+
+    const period = findPeriod(new Date(install.created_at), new Date(now));
+    const periodStart = period.start.getTime();
+    const existing = this.statement(
+      'SELECT * FROM balances WHERE install_id = ? AND period_start = ?',
+    ).get(installId, periodStart) as BalanceRow | undefined;
+    if (existing) {
+      return { install, plan, row: existing };
+    }
+
+    const row: BalanceRow = {
+      install_id: installId,
+      period_start: periodStart,
+      period_end: period.end.getTime(),
+      allowance: plan.allowanceTokens,
+      granted: 0,
+      used: 0,
+      reserved: 0,
+    };
+    this.statement(
+      `INSERT INTO balances (install_id, period_start, period_end, allowance,
+           granted, used, reserved, updated_at)
+         VALUES (?, ?, ?, ?, 0, 0, 0, ?)`,
+    ).run(installId, periodStart, row.period_end, row.allowance, now);
+    this.appendEntry({
+      kind: 'reset',
+      requestId: null,
+      installId,
+      periodStart,
+      tier: null,
+      model: null,
+      inputTokens: 0,
+      cachedInputTokens: 0,
+      outputTokens: 0,
+      weight: 1,
+      allowanceTokens: plan.allowanceTokens,
+      estimated: false,
+      createdAt: now,
+    });
+    return { install, plan, row };
+  }
+
+  private adjustBalance(
+    row: BalanceRow,
+    change: { granted?: number; used?: number; reserved?: number },
+    now: number,
+  ): BalanceRow {
+    const updated: BalanceRow = {
+      ...row,
+      granted: row.granted + (change.granted ?? 0),
+      used: row.used + (change.used ?? 0),
+      reserved: row.reserved + (change.reserved ?? 0),
+    };
+    this.statement(
+      `UPDATE balances SET granted = ?, used = ?, reserved = ?, updated_at = ?
+         WHERE install_id = ? AND period_start = ?`,
+    ).run(
+      updated.granted,
+      updated.used,
+      updated.reserved,
+      now,
+      row.install_id,
+      row.period_start,
+    );
+    return updated;
+  }
+
+  /** Moves a reservation's hold to `used` (charged) and frees the rest. */
+  private closeReservation(
+    reservation: ReservationRow,
+    charged: number,
+    now: number,
+  ): Balance {
+    const install = this.selectInstall(reservation.install_id);
+    const row = this.statement(
+      'SELECT * FROM balances WHERE install_id = ? AND period_start = ?',
+    ).get(reservation.install_id, reservation.period_start) as
+      BalanceRow | undefined;
+    if (!install || !row) {
+      throw new Error(
+        `The balance of install ${reservation.install_id} for the period starting ${new Date(reservation.period_start).toISOString()} is missing while it holds reservation ${reservation.request_id}.`,
+      );
+    }
+    const plan = this.plans[install.plan];
+    if (!plan) {
+      throw new UnknownPlanError(install.plan, install.id);
+    }
+    const updated = this.adjustBalance(
+      row,
+      { used: charged, reserved: -reservation.amount },
+      now,
+    );
+    return toBalance(updated, install, plan);
+  }
+
+  private releaseReservation(
+    reservation: ReservationRow,
+    now: number,
+  ): Balance {
+    this.deleteReservation(reservation.request_id);
+    this.appendEntry({
+      kind: 'release',
+      requestId: reservation.request_id,
+      installId: reservation.install_id,
+      periodStart: reservation.period_start,
+      tier: reservation.tier,
+      model: reservation.model,
+      inputTokens: 0,
+      cachedInputTokens: 0,
+      outputTokens: 0,
+      weight: reservation.weight,
+      allowanceTokens: reservation.amount,
+      estimated: false,
+      createdAt: now,
+    });
+    return this.closeReservation(reservation, 0, now);
+  }
+
+  /** Explains why a request has no open reservation. */
+  private describeClosedRequest(requestId: string): ClosedRequest {
+    const entry = this.statement(
+      `SELECT * FROM ledger_entries
+         WHERE request_id = ? AND kind IN ('settle', 'release')`,
+    ).get(requestId) as LedgerRow | undefined;
+    if (!entry) {
+      return { status: 'not_found' };
+    }
+    if (entry.kind === 'release') {
+      return { status: 'already_released' };
+    }
+    const install = this.selectInstall(entry.install_id);
+    const plan = install ? this.plans[install.plan] : undefined;
+    const row = this.statement(
+      'SELECT * FROM balances WHERE install_id = ? AND period_start = ?',
+    ).get(entry.install_id, entry.period_start) as BalanceRow | undefined;
+    if (!install || !plan || !row) {
+      return { status: 'not_found' };
+    }
+    return {
+      status: 'already_settled' as const,
+      charged: entry.allowance_tokens,
+      weight: entry.weight,
+      balance: toBalance(row, install, plan),
+    };
+  }
+
+  private appendEntry(entry: NewLedgerEntry): void {
+    this.statement(
+      `INSERT INTO ledger_entries (kind, request_id, install_id, period_start,
+           tier, model, input_tokens, cached_input_tokens, output_tokens,
+           weight, allowance_tokens, estimated, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      entry.kind,
+      entry.requestId,
+      entry.installId,
+      entry.periodStart,
+      entry.tier,
+      entry.model,
+      entry.inputTokens,
+      entry.cachedInputTokens,
+      entry.outputTokens,
+      entry.weight,
+      entry.allowanceTokens,
+      entry.estimated ? 1 : 0,
+      entry.createdAt,
+    );
+  }
+}
+
+/** Allowance tokens for provider tokens at a weight, rounded up. */
+export function weighTokens(weight: number, tokens: number): number {
+  // Rounding first keeps 3 * 1.1 = 3.3000000000000003 from becoming 4.
+  return Math.ceil(Number((weight * tokens).toFixed(6)));
+}
+
+/**
+ * The largest output cap, at most maxOutputTokens, whose reservation
+ * ceil(weight * (input + cap)) fits in the available allowance. Returns a
+ * negative number when not even the input fits.
+ */
+export function fitOutputCap(options: {
+  available: number;
+  weight: number;
+  inputTokens: number;
+  maxOutputTokens: number;
+}): number {
+  const { available, weight, inputTokens } = options;
+  let cap = Math.min(
+    options.maxOutputTokens,
+    Math.floor(available / weight) - inputTokens,
+  );
+  while (cap >= 0 && weighTokens(weight, inputTokens + cap) > available) {
+    cap--;
+  }
+  return cap;
+}
+
+function startOfUtcDay(time: number): number {
+  return Math.floor(time / DAY_MS) * DAY_MS;
+}
+
+function toInstall(row: InstallRow): InstallRecord {
+  return {
+    id: row.id,
+    createdAt: new Date(row.created_at),
+    plan: row.plan,
+    revoked: row.revoked === 1,
+  };
+}
+
+function toBalance(row: BalanceRow, install: InstallRow, plan: Plan): Balance {
+  const allowance = row.allowance + row.granted;
+  return {
+    installId: install.id,
+    plan,
+    periodStart: new Date(row.period_start),
+    resetAt: new Date(row.period_end),
+    allowance,
+    used: row.used,
+    reserved: row.reserved,
+    remaining: Math.max(0, allowance - row.used - row.reserved),
+  };
+}
+
+function toReservation(row: ReservationRow): Reservation {
+  return {
+    requestId: row.request_id,
+    installId: row.install_id,
+    periodStart: new Date(row.period_start),
+    tier: row.tier,
+    model: row.model,
+    weight: row.weight,
+    inputTokens: row.input_tokens,
+    maxOutputTokens: row.max_output_tokens,
+    amount: row.amount,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+  };
+}
+
+function toLedgerEntry(row: LedgerRow): LedgerEntry {
+  return {
+    id: row.id,
+    kind: row.kind,
+    requestId: row.request_id,
+    installId: row.install_id,
+    periodStart: new Date(row.period_start),
+    tier: row.tier,
+    model: row.model,
+    inputTokens: row.input_tokens,
+    cachedInputTokens: row.cached_input_tokens,
+    outputTokens: row.output_tokens,
+    weight: row.weight,
+    allowanceTokens: row.allowance_tokens,
+    estimated: row.estimated === 1,
+    createdAt: new Date(row.created_at),
+  };
+}

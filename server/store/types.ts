@@ -1,0 +1,241 @@
+/**
+ * The store behind the backend: installs, the append-only token ledger,
+ * open reservations and the materialized balance per install and period.
+ * Every method is async, so a networked database can implement the same
+ * interface; each one that changes the ledger runs as one transaction.
+ *
+ * All token amounts named `allowance` or `charged` are allowance tokens:
+ * provider tokens times the tier's weight, rounded up.
+ */
+import type { Tier } from '../../lib/protocol';
+
+/** A plan: how many allowance tokens a period grants, and the premium weight. */
+export interface Plan {
+  name: string;
+  /** Allowance tokens granted at the start of each period. */
+  allowanceTokens: number;
+  /** Allowance tokens charged per premium-tier token; cheap-tier tokens weigh 1. */
+  premiumWeight: number;
+}
+
+export interface InstallRecord {
+  id: string;
+  /** Registration time, whole seconds; periods are counted from it. */
+  createdAt: Date;
+  plan: string;
+  revoked: boolean;
+}
+
+export const LEDGER_ENTRY_KINDS = [
+  'reserve',
+  'settle',
+  'release',
+  'grant',
+  'cache_hit',
+  'reset',
+] as const;
+export type LedgerEntryKind = (typeof LEDGER_ENTRY_KINDS)[number];
+
+/**
+ * One ledger entry. `allowanceTokens` is the amount the entry moves: held
+ * by reserve, charged by settle, returned by release, added by grant, saved
+ * (not charged) by cache_hit, and the period's allowance for reset.
+ */
+export interface LedgerEntry {
+  id: number;
+  kind: LedgerEntryKind;
+  requestId: string | null;
+  installId: string;
+  periodStart: Date;
+  tier: Tier | null;
+  model: string | null;
+  /** Input tokens, cached ones included; the counted input on a reserve. */
+  inputTokens: number;
+  cachedInputTokens: number;
+  /** Output tokens; the output cap on a reserve. */
+  outputTokens: number;
+  weight: number;
+  allowanceTokens: number;
+  /** True when the tokenizer counted the output because the provider reported no usage. */
+  estimated: boolean;
+  createdAt: Date;
+}
+
+/** An install's balance in one period. */
+export interface Balance {
+  installId: string;
+  plan: Plan;
+  periodStart: Date;
+  /** When the next period starts and the allowance resets. */
+  resetAt: Date;
+  /** The plan's allowance for the period plus grants in it. */
+  allowance: number;
+  used: number;
+  reserved: number;
+  /** allowance - used - reserved, never below zero. */
+  remaining: number;
+}
+
+export interface Reservation {
+  requestId: string;
+  installId: string;
+  periodStart: Date;
+  tier: Tier;
+  model: string;
+  weight: number;
+  inputTokens: number;
+  /** The output cap sent to the provider, possibly shrunk to fit the allowance. */
+  maxOutputTokens: number;
+  /** Allowance tokens held: ceil(weight * (input + output cap)). */
+  amount: number;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface ReserveRequest {
+  requestId: string;
+  installId: string;
+  tier: Tier;
+  model: string;
+  /** Input tokens counted by the backend over exactly what is sent. */
+  inputTokens: number;
+  /** The output cap wanted; it shrinks when the allowance is smaller. */
+  maxOutputTokens: number;
+  /** The smallest output cap worth calling the provider for. */
+  minOutputTokens: number;
+  now: Date;
+  /** When an unsettled reservation is released by the sweeper. */
+  expiresAt: Date;
+}
+
+export type ReserveResult =
+  | { status: 'reserved'; reservation: Reservation; balance: Balance }
+  | {
+      status: 'allowance_exhausted';
+      balance: Balance;
+      /** Allowance tokens the smallest acceptable answer needs. */
+      requiredTokens: number;
+    }
+  /** The request id was already used for a reservation. */
+  | { status: 'duplicate_request' };
+
+export interface UsageCounts {
+  /** All input tokens, cached ones included. */
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+}
+
+export interface SettleRequest {
+  requestId: string;
+  usage: UsageCounts;
+  estimated: boolean;
+  now: Date;
+}
+
+export type SettleResult =
+  | {
+      status: 'settled' | 'already_settled';
+      /** Allowance tokens charged, never more than the reservation held. */
+      charged: number;
+      weight: number;
+      balance: Balance;
+    }
+  | { status: 'already_released' | 'not_found' };
+
+export interface ReleaseRequest {
+  requestId: string;
+  now: Date;
+}
+
+export type ReleaseResult =
+  | { status: 'released'; amount: number; balance: Balance }
+  | { status: 'already_settled' | 'already_released' | 'not_found' };
+
+export interface GrantRequest {
+  installId: string;
+  /** Allowance tokens added to the current period; they do not roll over. */
+  tokens: number;
+  now: Date;
+}
+
+export interface DailyUsage {
+  /** UTC date, YYYY-MM-DD. */
+  date: string;
+  /** Allowance tokens charged on the cheap tier. */
+  cheap: number;
+  /** Allowance tokens charged on the premium tier. */
+  premium: number;
+  /** Allowance tokens that cache hits saved. */
+  saved: number;
+}
+
+export interface CreateInstallRequest {
+  id: string;
+  plan: string;
+  now: Date;
+}
+
+export interface Store {
+  /** Creates an install; its first period starts at `now`, whole seconds. */
+  createInstall(request: CreateInstallRequest): Promise<InstallRecord>;
+  getInstall(installId: string): Promise<InstallRecord | undefined>;
+
+  /**
+   * Reserves ceil(weight * (input + output cap)) allowance tokens in one
+   * transaction, shrinking the output cap to what the balance can cover.
+   * Throws InstallNotFoundError for an unknown install.
+   */
+  reserve(request: ReserveRequest): Promise<ReserveResult>;
+  /**
+   * Settles a reservation to the reported usage, charging
+   * ceil(weight * (input + output)) capped at the amount held. Settling a
+   * settled request changes nothing and returns the first result.
+   */
+  settle(request: SettleRequest): Promise<SettleResult>;
+  /** Releases a reservation in full; releasing twice changes nothing. */
+  release(request: ReleaseRequest): Promise<ReleaseResult>;
+  /** Releases every reservation whose expiry has passed and returns them. */
+  releaseExpiredReservations(now: Date): Promise<Reservation[]>;
+  /** Adds allowance tokens to the install's current period. */
+  grant(request: GrantRequest): Promise<Balance>;
+
+  /**
+   * Returns the balance of the period containing `now`, starting the
+   * period (a reset entry) when it is new.
+   */
+  getBalance(installId: string, now: Date): Promise<Balance>;
+  /** Returns one entry per UTC day from `since` to `until`, both included. */
+  getDailyUsage(
+    installId: string,
+    range: { since: Date; until: Date },
+  ): Promise<DailyUsage[]>;
+  /** Returns the install's ledger entries, oldest first. */
+  listLedgerEntries(installId: string): Promise<LedgerEntry[]>;
+
+  close(): Promise<void>;
+}
+
+/** An install id that the store does not hold. */
+export class InstallNotFoundError extends Error {
+  readonly installId: string;
+
+  constructor(installId: string) {
+    super(`Install ${installId} does not exist.`);
+    this.name = 'InstallNotFoundError';
+    this.installId = installId;
+  }
+}
+
+/** An install whose plan the configuration does not define. */
+export class UnknownPlanError extends Error {
+  readonly plan: string;
+
+  constructor(plan: string, installId: string) {
+    super(
+      `Install ${installId} is on plan "${plan}", which the configuration does not define; add the plan or move the install to another one.`,
+    );
+    this.name = 'UnknownPlanError';
+    this.plan = plan;
+  }
+}
