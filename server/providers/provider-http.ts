@@ -38,7 +38,9 @@ export function parseRetryAfter(
   if (/^\d+(\.\d+)?$/.test(trimmed)) {
     return Number(trimmed);
   }
-  const date = Date.parse(trimmed);
+  // Every HTTP-date form names the month, and requiring a letter keeps
+  // Date.parse, which is lenient, from reading "-5" as a year.
+  const date = /[a-z]/i.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
   if (Number.isNaN(date)) {
     return undefined;
   }
