@@ -6,6 +6,8 @@ const backendUrl = new URL(
 
 export default defineConfig({
   modules: ['@wxt-dev/module-react', '@wxt-dev/webextension-polyfill'],
+  // Scripts that build for a throwaway backend write elsewhere than .output.
+  outDir: process.env.TOKENWISE_BUILD_DIR || '.output',
   manifest: ({ browser }) => ({
     name: 'Tokenwise',
     description:
@@ -13,6 +15,9 @@ export default defineConfig({
     permissions: ['storage', ...(browser === 'firefox' ? [] : ['sidePanel'])],
     // The backend is the only origin the extension talks to.
     host_permissions: [`${backendUrl.origin}/*`],
+    // sidePanel.open(), which the popup and the keyboard command call,
+    // arrived in Chrome 116.
+    ...(browser === 'firefox' ? {} : { minimum_chrome_version: '116' }),
     action: { default_title: 'Tokenwise' },
     commands: {
       'open-side-panel': {

@@ -1,0 +1,427 @@
+/**
+ * The side panel's chat state (a Zustand store without React): the current
+ * conversation, its messages as they stream, and their persistence in
+ * IndexedDB so the conversation survives closing the panel.
+ */
+import { Dexie } from 'dexie';
+import { browser } from 'wxt/browser';
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { ChatPort } from './chat-port';
+import { buildRequestHistory } from './conversation-history';
+import type {
+  AnswerError,
+  ConversationRecord,
+  MessageRecord,
+  TokenwiseDatabase,
+} from './database';
+import { debugLog } from './debug-log';
+import { describeError } from './error-messages';
+import {
+  parseAnswerEvent,
+  type AnswerEvent,
+  type PanelMessageInput,
+} from './port-messages';
+import { CURRENT_CONVERSATION_STORAGE_KEY } from './storage-keys';
+
+/** Maximum characters of a conversation title, taken from the first question. */
+const TITLE_CHARS = 80;
+
+export interface ChatState {
+  /** `loading` until the stored conversation is read. */
+  phase: 'loading' | 'ready';
+  conversationId: string | undefined;
+  /** Messages of the current conversation, in order. */
+  messages: MessageRecord[];
+  /** A sentence about a failure outside any one answer. */
+  notice: string | undefined;
+}
+
+export interface ChatActions {
+  /** Loads the latest conversation; answers left streaming become stopped. */
+  load(): Promise<void>;
+  /** Sends a question; ignored when empty or while an answer streams. */
+  ask(question: string): Promise<void>;
+  /** Sends a stop request for the streaming answer to the background. */
+  stop(): void;
+  /** Starts an empty conversation. */
+  startConversation(): Promise<void>;
+  /** Resolves once every change so far is stored in IndexedDB. */
+  whenSaved(): Promise<void>;
+}
+
+export type ChatStore = StoreApi<ChatState & ChatActions>;
+
+export interface ChatStoreOptions {
+  database: TokenwiseDatabase;
+  /** Opens a chat port to the background. */
+  connect: () => ChatPort;
+  backendUrl: string;
+  /** Clock in milliseconds since the epoch. */
+  now?: () => number;
+  createId?: () => string;
+}
+
+/** Returns whether a message is an answer still streaming. */
+export function isStreaming(message: MessageRecord): boolean {
+  return message.role === 'assistant' && message.status === 'streaming';
+}
+
+/** Creates the chat store of one side panel. */
+export function createChatStore(options: ChatStoreOptions): ChatStore {
+  const { database } = options;
+  const now = options.now ?? Date.now;
+  const createId = options.createId ?? (() => crypto.randomUUID());
+  const saver = createMessageSaver(database);
+  let port: ChatPort | undefined;
+
+  return createStore<ChatState & ChatActions>()((set, get) => {
+    const updateMessage = (
+      answerId: string,
+      change: (message: MessageRecord) => MessageRecord,
+    ) => {
+      const current = get().messages.find((message) => message.id === answerId);
+      if (!current) {
+        return;
+      }
+      const updated = change(current);
+      set({
+        messages: get().messages.map((message) =>
+          message.id === answerId ? updated : message,
+        ),
+      });
+      saver.save(updated);
+    };
+
+    const failStreamingAnswers = (error: AnswerError) => {
+      for (const message of get().messages.filter(isStreaming)) {
+        updateMessage(message.id, (answer) => ({
+          ...answer,
+          status: 'error',
+          error,
+        }));
+      }
+    };
+
+    const handleEvent = (value: unknown) => {
+      let event: AnswerEvent;
+      try {
+        event = parseAnswerEvent(value);
+      } catch (error) {
+        debugLog('chat', 'event rejected', { error: String(error) });
+        set({ notice: (error as Error).message });
+        return;
+      }
+      if (event.type === 'message-rejected') {
+        set({ notice: event.message });
+        return;
+      }
+      applyAnswerEvent(event, updateMessage);
+    };
+
+    const ensurePort = (): ChatPort => {
+      if (port) {
+        return port;
+      }
+      const connected = options.connect();
+      connected.onMessage.addListener(handleEvent);
+      connected.onDisconnect.addListener(() => {
+        if (port === connected) {
+          port = undefined;
+        }
+        failStreamingAnswers({
+          code: 'background_disconnected',
+          message: describeError(
+            { code: 'background_disconnected' },
+            { backendUrl: options.backendUrl },
+          ),
+        });
+      });
+      port = connected;
+      return connected;
+    };
+
+    const post = (message: PanelMessageInput) => {
+      try {
+        ensurePort().postMessage(message);
+        return true;
+      } catch (error) {
+        debugLog('chat', 'post failed', { error: String(error) });
+        port = undefined;
+        return false;
+      }
+    };
+
+    return {
+      phase: 'loading',
+      conversationId: undefined,
+      messages: [],
+      notice: undefined,
+
+      async load() {
+        const conversation = await findCurrentConversation(database);
+        if (!conversation) {
+          set({ phase: 'ready', conversationId: undefined, messages: [] });
+          return;
+        }
+        const messages = await readMessages(database, conversation.id);
+        const repaired = messages.map((message) =>
+          isStreaming(message)
+            ? { ...message, status: 'stopped' as const }
+            : message,
+        );
+        await database.messages.bulkPut(
+          repaired.filter((message, index) => message !== messages[index]),
+        );
+        set({
+          phase: 'ready',
+          conversationId: conversation.id,
+          messages: repaired,
+        });
+      },
+
+      async ask(question) {
+        const text = question.trim();
+        const state = get();
+        if (text === '' || state.messages.some(isStreaming)) {
+          return;
+        }
+
+        const timestamp = now();
+        let conversationId = state.conversationId;
+        if (!conversationId) {
+          conversationId = createId();
+          await database.conversations.put({
+            id: conversationId,
+            title: text.slice(0, TITLE_CHARS),
+            createdAt: timestamp,
+            updatedAt: timestamp,
+          });
+          await writeCurrentConversation(conversationId);
+        } else {
+          await database.conversations.update(conversationId, {
+            updatedAt: timestamp,
+          });
+        }
+
+        const history = buildRequestHistory(state.messages);
+        const position = state.messages.length;
+        const questionRecord: MessageRecord = {
+          id: createId(),
+          conversationId,
+          position,
+          role: 'user',
+          text,
+          createdAt: timestamp,
+        };
+        const answerRecord: MessageRecord = {
+          id: createId(),
+          conversationId,
+          position: position + 1,
+          role: 'assistant',
+          text: '',
+          createdAt: timestamp,
+          status: 'streaming',
+        };
+        set({
+          conversationId,
+          notice: undefined,
+          messages: [...get().messages, questionRecord, answerRecord],
+        });
+        await database.messages.bulkPut([questionRecord, answerRecord]);
+
+        const sent = post({
+          type: 'ask',
+          answerId: answerRecord.id,
+          conversationId,
+          question: text,
+          history,
+          tier: 'auto',
+        });
+        if (!sent) {
+          failStreamingAnswers({
+            code: 'background_disconnected',
+            message: describeError(
+              { code: 'background_disconnected' },
+              { backendUrl: options.backendUrl },
+            ),
+          });
+        }
+      },
+
+      stop() {
+        for (const message of get().messages.filter(isStreaming)) {
+          const sent =
+            port !== undefined && post({ type: 'stop', answerId: message.id });
+          if (!sent) {
+            updateMessage(message.id, (answer) => ({
+              ...answer,
+              status: 'stopped',
+            }));
+          }
+        }
+      },
+
+      async startConversation() {
+        if (get().messages.some(isStreaming)) {
+          get().stop();
+        }
+        await saver.flush();
+        await writeCurrentConversation(null);
+        set({ conversationId: undefined, messages: [], notice: undefined });
+      },
+
+      whenSaved() {
+        return saver.flush();
+      },
+    };
+  });
+}
+
+/** Applies one answer event to the answer it belongs to. */
+function applyAnswerEvent(
+  event: Exclude<AnswerEvent, { type: 'message-rejected' }>,
+  updateMessage: (
+    answerId: string,
+    change: (message: MessageRecord) => MessageRecord,
+  ) => void,
+): void {
+  switch (event.type) {
+    case 'answer-route':
+      updateMessage(event.answerId, (message) => ({
+        ...message,
+        answer: {
+          tier: event.tier,
+          model: event.model,
+          score: event.score,
+          reasons: event.reasons,
+          fromCache: event.fromCache,
+          inputTokens: event.inputTokens,
+        },
+      }));
+      break;
+    case 'answer-delta':
+      updateMessage(event.answerId, (message) => ({
+        ...message,
+        text: message.text + event.text,
+      }));
+      break;
+    case 'answer-usage':
+      updateMessage(event.answerId, (message) =>
+        message.answer
+          ? {
+              ...message,
+              answer: {
+                ...message.answer,
+                fromCache: event.fromCache,
+                inputTokens: event.inputTokens,
+                outputTokens: event.outputTokens,
+                charged: event.charged,
+                estimated: event.estimated,
+              },
+            }
+          : message,
+      );
+      break;
+    case 'answer-done':
+      updateMessage(event.answerId, (message) => ({
+        ...message,
+        status: 'done',
+      }));
+      break;
+    case 'answer-error':
+      updateMessage(event.answerId, (message) => ({
+        ...message,
+        status: 'error',
+        error: {
+          code: event.code,
+          message: event.message,
+          resetAt: event.resetAt,
+        },
+      }));
+      break;
+    case 'answer-stopped':
+      updateMessage(event.answerId, (message) => ({
+        ...message,
+        status: 'stopped',
+      }));
+      break;
+  }
+}
+
+/**
+ * Finds the conversation the panel showed last: the stored current one,
+ * none after "New chat", or else the most recently updated one.
+ */
+async function findCurrentConversation(
+  database: TokenwiseDatabase,
+): Promise<ConversationRecord | undefined> {
+  const stored = await browser.storage.local.get(
+    CURRENT_CONVERSATION_STORAGE_KEY,
+  );
+  const current: unknown = stored[CURRENT_CONVERSATION_STORAGE_KEY];
+  if (current === null) {
+    return undefined;
+  }
+  if (typeof current === 'string') {
+    const conversation = await database.conversations.get(current);
+    if (conversation) {
+      return conversation;
+    }
+  }
+  return database.conversations.orderBy('updatedAt').last();
+}
+
+/** Stores the current conversation id, or null for a new empty chat. */
+async function writeCurrentConversation(
+  conversationId: string | null,
+): Promise<void> {
+  await browser.storage.local.set({
+    [CURRENT_CONVERSATION_STORAGE_KEY]: conversationId,
+  });
+}
+
+async function readMessages(
+  database: TokenwiseDatabase,
+  conversationId: string,
+): Promise<MessageRecord[]> {
+  return database.messages
+    .where('[conversationId+position]')
+    .between([conversationId, Dexie.minKey], [conversationId, Dexie.maxKey])
+    .toArray();
+}
+
+/**
+ * Saves messages to IndexedDB, coalescing the many small updates of a
+ * streaming answer: while one write is in flight, the latest version of
+ * each changed message waits and goes in the next write.
+ */
+function createMessageSaver(database: TokenwiseDatabase) {
+  const pending = new Map<string, MessageRecord>();
+  let writing: Promise<void> | undefined;
+
+  const writePending = async () => {
+    try {
+      while (pending.size > 0) {
+        const batch = [...pending.values()];
+        pending.clear();
+        await database.messages.bulkPut(batch);
+      }
+    } catch (error) {
+      debugLog('chat', 'saving messages failed', { error: String(error) });
+    } finally {
+      writing = undefined;
+    }
+  };
+
+  return {
+    save(message: MessageRecord) {
+      pending.set(message.id, message);
+      writing ??= writePending();
+    },
+    async flush() {
+      while (writing) {
+        await writing;
+      }
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The extension's IndexedDB database (Dexie): the answer cache and the
+ * conversations of the side panel. The service worker and the extension
+ * pages share it, because they share the extension's origin.
+ */
+import { Dexie, type Table } from 'dexie';
+import type { ErrorCode, Tier } from '../protocol';
+
+/** Name of the IndexedDB database. */
+export const DATABASE_NAME = 'tokenwise';
+
+/** A complete answer in the cache, keyed by its cache key. */
+export interface CachedAnswerRecord {
+  key: string;
+  installId: string;
+  normalizedQuestion: string;
+  tier: Tier;
+  model: string;
+  /** Router score and reasons of the original answer. */
+  score: number;
+  reasons: string[];
+  text: string;
+  finishReason: string;
+  /** Token counts of the original answer, as the backend settled them. */
+  inputTokens: number;
+  outputTokens: number;
+  /** Allowance tokens the original answer cost. */
+  charged: number;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  lastUsedAt: number;
+  hitCount: number;
+}
+
+export interface ConversationRecord {
+  id: string;
+  title: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export const ANSWER_STATUSES = [
+  'streaming',
+  'done',
+  'error',
+  'stopped',
+] as const;
+export type AnswerStatus = (typeof ANSWER_STATUSES)[number];
+
+/** Details the side panel shows under an answer. */
+export interface AnswerDetails {
+  tier: Tier;
+  model: string;
+  score: number;
+  reasons: string[];
+  fromCache: boolean;
+  inputTokens?: number;
+  outputTokens?: number;
+  /** Allowance tokens taken; 0 for a cache hit. */
+  charged?: number;
+  /** True when the backend counted with the tokenizer, not the provider. */
+  estimated?: boolean;
+}
+
+/** Error codes of the wire protocol plus failures the extension detects. */
+export type AnswerErrorCode =
+  | ErrorCode
+  | 'backend_unreachable'
+  | 'backend_timeout'
+  | 'invalid_response'
+  | 'stream_interrupted'
+  | 'background_disconnected'
+  | 'extension_failed';
+
+export interface AnswerError {
+  code: AnswerErrorCode;
+  /** A sentence the user can act on. */
+  message: string;
+  /** ISO time the allowance resets, for `allowance_exhausted`. */
+  resetAt?: string;
+}
+
+/** One question or answer in a conversation. */
+export interface MessageRecord {
+  id: string;
+  conversationId: string;
+  /** Order within the conversation, from 0. */
+  position: number;
+  role: 'user' | 'assistant';
+  text: string;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  /** Answers only. */
+  status?: AnswerStatus;
+  answer?: AnswerDetails;
+  error?: AnswerError;
+}
+
+/** The Dexie database with its tables. */
+export class TokenwiseDatabase extends Dexie {
+  answers!: Table<CachedAnswerRecord, string>;
+  conversations!: Table<ConversationRecord, string>;
+  messages!: Table<MessageRecord, string>;
+
+  constructor(name = DATABASE_NAME) {
+    super(name);
+    this.version(1).stores({
+      answers: 'key, installId, createdAt, lastUsedAt',
+      conversations: 'id, updatedAt',
+      messages: 'id, conversationId, [conversationId+position]',
+    });
+  }
+}
+
+let sharedDatabase: TokenwiseDatabase | undefined;
+
+/** Returns the database of this page or worker, opening it on first use. */
+export function getDatabase(): TokenwiseDatabase {
+  sharedDatabase ??= new TokenwiseDatabase();
+  return sharedDatabase;
+}

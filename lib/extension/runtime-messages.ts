@@ -1,0 +1,73 @@
+/**
+ * One-off `runtime.sendMessage` requests from the extension pages to the
+ * background, and their responses. Both ends parse with these schemas.
+ */
+import { z } from 'zod';
+import { REQUEST_LIMITS, chatMessageSchema, tierSchema } from '../protocol';
+import { InvalidMessageError, formatIssues } from './port-messages';
+import { usageSnapshotSchema } from './usage-snapshot';
+
+/** Route and token estimate of a draft question, for the panel's preview. */
+export const previewQuestionRequestSchema = z.object({
+  type: z.literal('preview-question'),
+  question: z.string().max(REQUEST_LIMITS.questionChars),
+  history: z
+    .array(chatMessageSchema)
+    .max(REQUEST_LIMITS.historyMessages)
+    .default([]),
+});
+
+/** Fetch the usage from the backend into the mirror, for the popup. */
+export const refreshUsageRequestSchema = z.object({
+  type: z.literal('refresh-usage'),
+});
+
+export const runtimeRequestSchema = z.discriminatedUnion('type', [
+  previewQuestionRequestSchema,
+  refreshUsageRequestSchema,
+]);
+export type RuntimeRequest = z.output<typeof runtimeRequestSchema>;
+export type RuntimeRequestInput = z.input<typeof runtimeRequestSchema>;
+
+export const questionPreviewSchema = z.object({
+  type: z.literal('question-preview'),
+  tier: tierSchema,
+  score: z.number().min(0).max(1),
+  reasons: z.array(z.string()),
+  /** Estimated input tokens of the question with its history. */
+  inputTokens: z.number().int().nonnegative(),
+});
+export type QuestionPreview = z.infer<typeof questionPreviewSchema>;
+
+export const usageRefreshedSchema = z.object({
+  type: z.literal('usage-refreshed'),
+  snapshot: usageSnapshotSchema,
+});
+export type UsageRefreshed = z.infer<typeof usageRefreshedSchema>;
+
+/** Parses a request to the background. Throws InvalidMessageError naming the fields at fault. */
+export function parseRuntimeRequest(value: unknown): RuntimeRequest {
+  const parsed = runtimeRequestSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new InvalidMessageError(
+      `Invalid request to the background worker (${formatIssues(parsed.error)}).`,
+      { cause: parsed.error },
+    );
+  }
+  return parsed.data;
+}
+
+/** Parses the background's response with a schema. Throws InvalidMessageError naming the fields at fault. */
+export function parseRuntimeResponse<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new InvalidMessageError(
+      `Invalid response from the background worker (${formatIssues(parsed.error)}).`,
+      { cause: parsed.error },
+    );
+  }
+  return parsed.data;
+}
