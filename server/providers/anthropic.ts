@@ -217,6 +217,8 @@ function definedFields(usage: AnthropicUsage | undefined): AnthropicUsage {
  * tokens after the last cache breakpoint, so all input is the sum of it,
  * the cache reads and the cache writes.
  */
+// NOTE: Anthropic bills cache writes above the input price, but the catalog
+// has no cache-write price, so they are priced as plain input.
 function toProviderUsage(usage: AnthropicUsage): ProviderUsage {
   const uncached = toTokenCount(usage.input_tokens);
   const cacheRead = toTokenCount(usage.cache_read_input_tokens);

@@ -17,7 +17,11 @@ export interface StreamTimeouts {
   connectMs: number;
   /** From the start of the call until the first text delta (or finish). */
   firstTokenMs: number;
-  /** Maximum wait for the provider's next event once text has started. */
+  /**
+   * Maximum wait for the provider's next event once text has started.
+   * NOTE: only events the adapter yields count, so keep-alive pings and
+   * hidden thinking deltas do not reset it.
+   */
   idleMs: number;
 }
 
