@@ -266,7 +266,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
           get().stop();
         }
         await saver.flush();
-        await writeCurrentConversation(null);
+        await writeCurrentConversation(NEW_CHAT);
         set({ conversationId: undefined, messages: [], notice: undefined });
       },
 
@@ -348,6 +348,10 @@ function applyAnswerEvent(
   }
 }
 
+// The current conversation id in storage.local, where an empty string
+// stands for a new chat that has no messages yet.
+const NEW_CHAT = '';
+
 /**
  * Finds the conversation the panel showed last: the stored current one,
  * none after "New chat", or else the most recently updated one.
@@ -359,7 +363,7 @@ async function findCurrentConversation(
     CURRENT_CONVERSATION_STORAGE_KEY,
   );
   const current: unknown = stored[CURRENT_CONVERSATION_STORAGE_KEY];
-  if (current === null) {
+  if (current === NEW_CHAT) {
     return undefined;
   }
   if (typeof current === 'string') {
@@ -371,10 +375,8 @@ async function findCurrentConversation(
   return database.conversations.orderBy('updatedAt').last();
 }
 
-/** Stores the current conversation id, or null for a new empty chat. */
-async function writeCurrentConversation(
-  conversationId: string | null,
-): Promise<void> {
+/** Stores the current conversation id, or NEW_CHAT for a new empty chat. */
+async function writeCurrentConversation(conversationId: string): Promise<void> {
   await browser.storage.local.set({
     [CURRENT_CONVERSATION_STORAGE_KEY]: conversationId,
   });

@@ -49,7 +49,11 @@ export interface ProtocolServer {
   usage: UsageResponse;
   /** Tokens the server accepts; registration adds one. */
   validTokens: Set<string>;
-  /** Scripts the next chat response; unscripted requests get `defaultAnswer`. */
+  /** When true, every token is rejected, new ones included. */
+  rejectAllTokens: boolean;
+  /** Authorization headers of the requests rejected with 401. */
+  rejectedAuthorizations: Array<string | undefined>;
+  /** Scripts the next chat response; unscripted requests get `answerEvents()`. */
   enqueueChat(step: ChatStep): void;
   /** Resolves when a held stream's client disconnects. */
   nextClientDisconnect(): Promise<void>;
@@ -165,6 +169,8 @@ export async function startProtocolServer(): Promise<ProtocolServer> {
     usageRequests: 0,
     usage: usageFigures(),
     validTokens: new Set<string>(),
+    rejectAllTokens: false,
+    rejectedAuthorizations: [],
   };
 
   const server: Server = createServer((request, response) => {
@@ -187,7 +193,8 @@ export async function startProtocolServer(): Promise<ProtocolServer> {
 
       const authorization = request.headers.authorization;
       const token = authorization?.replace(/^Bearer /, '');
-      if (!token || !state.validTokens.has(token)) {
+      if (!token || !state.validTokens.has(token) || state.rejectAllTokens) {
+        state.rejectedAuthorizations.push(authorization);
         sendJson(response, 401, {
           error: {
             code: 'unauthorized',
@@ -235,7 +242,8 @@ export async function startProtocolServer(): Promise<ProtocolServer> {
         }
         for (const chunk of step.chunks) {
           response.write(chunk);
-          // Separate writes so the client reads the chunks one by one.
+          // A pause between writes makes the client likely to read each
+          // chunk on its own, although TCP may still merge them.
           await new Promise((resolve) => setTimeout(resolve, 2));
         }
         if (!step.hold) {

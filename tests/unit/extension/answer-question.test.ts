@@ -1,0 +1,365 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeBrowser } from 'wxt/testing';
+import { AnswerCache } from '../../../lib/extension/answer-cache';
+import {
+  answerQuestion,
+  type AnswerServices,
+} from '../../../lib/extension/answer-question';
+import { BackendClient } from '../../../lib/extension/backend-client';
+import { TokenwiseDatabase } from '../../../lib/extension/database';
+import type {
+  AnswerEvent,
+  AskMessage,
+} from '../../../lib/extension/port-messages';
+import { readRouteModels } from '../../../lib/extension/route-models';
+import { UsageMirror } from '../../../lib/extension/usage-mirror';
+import { readUsageSnapshot } from '../../../lib/extension/usage-snapshot';
+import type { ChatMessage } from '../../../lib/protocol';
+import {
+  DEFAULT_ANSWER_TEXT,
+  answerEvents,
+  encodeEvents,
+  startProtocolServer,
+  usageFigures,
+  type ProtocolServer,
+} from './support/protocol-server';
+
+const QUESTION = 'What is the capital of France?';
+
+function askMessage(overrides: Partial<AskMessage> = {}): AskMessage {
+  return {
+    type: 'ask',
+    answerId: randomUUID(),
+    conversationId: 'conversation-1',
+    question: QUESTION,
+    history: [],
+    tier: 'auto',
+    ...overrides,
+  };
+}
+
+function textOf(events: AnswerEvent[]): string {
+  return events
+    .map((event) => (event.type === 'answer-delta' ? event.text : ''))
+    .join('');
+}
+
+describe('answerQuestion', () => {
+  let server: ProtocolServer;
+  let database: TokenwiseDatabase;
+  let services: AnswerServices;
+
+  beforeEach(async () => {
+    fakeBrowser.reset();
+    server = await startProtocolServer();
+    database = new TokenwiseDatabase(`test-${randomUUID()}`);
+    services = {
+      client: new BackendClient({ baseUrl: server.url }),
+      cache: new AnswerCache(database),
+      usage: new UsageMirror({ backendUrl: server.url }),
+    };
+  });
+
+  afterEach(async () => {
+    await server.close();
+    await database.delete();
+  });
+
+  async function ask(
+    overrides: Partial<AskMessage> = {},
+    signal = new AbortController().signal,
+  ) {
+    const events: AnswerEvent[] = [];
+    const outcome = await answerQuestion({
+      request: askMessage(overrides),
+      services,
+      signal,
+      emit: (event) => events.push(event),
+    });
+    return { outcome, events };
+  }
+
+  it('streams an answer and caches it', async () => {
+    server.usage = usageFigures({ used: 28, remaining: 972 });
+    const { outcome, events } = await ask();
+
+    expect(outcome).toBe('done');
+    expect(events[0]).toMatchObject({
+      type: 'answer-route',
+      tier: 'cheap',
+      model: 'demo:gemini-3-flash',
+      fromCache: false,
+      inputTokens: 20,
+    });
+    expect(textOf(events)).toBe(DEFAULT_ANSWER_TEXT);
+    expect(events.at(-2)).toMatchObject({
+      type: 'answer-usage',
+      charged: 28,
+      fromCache: false,
+    });
+    expect(events.at(-1)).toMatchObject({
+      type: 'answer-done',
+      finishReason: 'stop',
+    });
+    expect(await services.cache.count()).toBe(1);
+    expect(await readRouteModels()).toEqual({ cheap: 'demo:gemini-3-flash' });
+  });
+
+  it('corrects the usage mirror from the backend', async () => {
+    server.usage = usageFigures({ used: 28, remaining: 972 });
+    await ask();
+
+    const snapshot = await readUsageSnapshot();
+    expect(snapshot?.status).toBe('ok');
+    expect(snapshot?.figures?.used).toBe(28);
+    expect(snapshot?.figures?.remaining).toBe(972);
+    expect(snapshot?.figures?.liveTokens).toBe(0);
+    expect(server.usageRequests).toBe(1);
+  });
+
+  it('answers a repeat from the cache for free', async () => {
+    await ask();
+    const { outcome, events } = await ask({
+      question: '  what is the capital of France ',
+    });
+
+    expect(outcome).toBe('cached');
+    expect(server.chatRequests).toHaveLength(1);
+    expect(events.map((event) => event.type)).toEqual([
+      'answer-route',
+      'answer-delta',
+      'answer-usage',
+      'answer-done',
+    ]);
+    expect(events[0]).toMatchObject({
+      fromCache: true,
+      model: 'demo:gemini-3-flash',
+    });
+    expect(events[2]).toMatchObject({
+      charged: 0,
+      fromCache: true,
+      inputTokens: 20,
+      outputTokens: 8,
+    });
+    expect(textOf(events)).toBe(DEFAULT_ANSWER_TEXT);
+  });
+
+  it('answers a repeat later in the same conversation', async () => {
+    await ask();
+    server.enqueueChat({
+      type: 'stream',
+      chunks: [
+        encodeEvents(
+          answerEvents({
+            tier: 'premium',
+            model: 'demo:gpt-5.5',
+            text: 'Proof.',
+          }),
+        ),
+      ],
+    });
+    const history: ChatMessage[] = [
+      { role: 'user', content: QUESTION },
+      { role: 'assistant', content: DEFAULT_ANSWER_TEXT },
+    ];
+    await ask({
+      question: 'Prove that there are infinitely many primes.',
+      history,
+    });
+
+    const { outcome } = await ask({
+      question: QUESTION,
+      history: [
+        ...history,
+        {
+          role: 'user',
+          content: 'Prove that there are infinitely many primes.',
+        },
+        { role: 'assistant', content: 'Proof.' },
+      ],
+    });
+    expect(outcome).toBe('cached');
+    expect(server.chatRequests).toHaveLength(2);
+  });
+
+  it('misses a follow-up from another conversation', async () => {
+    const fruits: ChatMessage[] = [
+      { role: 'user', content: 'List three fruits.' },
+      { role: 'assistant', content: 'Apple, banana, cherry.' },
+    ];
+    const planets: ChatMessage[] = [
+      { role: 'user', content: 'List three planets.' },
+      { role: 'assistant', content: 'Mercury, Venus, Earth.' },
+    ];
+    await ask({ question: 'And the second one?', history: fruits });
+    const { outcome } = await ask({
+      question: 'And the second one?',
+      history: planets,
+    });
+
+    expect(outcome).toBe('done');
+    expect(server.chatRequests).toHaveLength(2);
+  });
+
+  it('misses after the backend changes model', async () => {
+    await ask();
+    server.enqueueChat({
+      type: 'stream',
+      chunks: [encodeEvents(answerEvents({ model: 'demo:gemini-2.5-flash' }))],
+    });
+    await ask({ question: 'What is the capital of Spain?' });
+    expect((await readRouteModels()).cheap).toBe('demo:gemini-2.5-flash');
+
+    const { outcome } = await ask();
+    expect(outcome).toBe('done');
+    expect(server.chatRequests).toHaveLength(3);
+  });
+
+  it('sends the request id and history', async () => {
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'Hello' },
+      { role: 'assistant', content: 'Hi!' },
+    ];
+    const answerId = randomUUID();
+    await ask({ answerId, history });
+
+    const [request] = server.chatRequests;
+    expect(request?.body.requestId).toBe(answerId);
+    expect(request?.body.history).toEqual(history);
+    expect(request?.body.tier).toBe('auto');
+  });
+
+  it('never caches a stopped answer', async () => {
+    server.enqueueChat({
+      type: 'stream',
+      chunks: [encodeEvents(answerEvents().slice(0, 3))],
+      hold: true,
+    });
+    const disconnected = server.nextClientDisconnect();
+    const controller = new AbortController();
+    const events: AnswerEvent[] = [];
+
+    const outcome = await answerQuestion({
+      request: askMessage(),
+      services,
+      signal: controller.signal,
+      emit: (event) => {
+        events.push(event);
+        if (event.type === 'answer-delta' && textOf(events).includes('is')) {
+          controller.abort();
+        }
+      },
+    });
+    await disconnected;
+
+    expect(outcome).toBe('stopped');
+    expect(events.at(-1)?.type).toBe('answer-stopped');
+    expect(textOf(events)).toBe('Paris is ');
+    expect(await services.cache.count()).toBe(0);
+  });
+
+  it('never caches an answer that failed midway', async () => {
+    server.enqueueChat({
+      type: 'stream',
+      chunks: [
+        encodeEvents([
+          ...answerEvents().slice(0, 3),
+          [
+            'error',
+            { code: 'upstream_failed', message: 'The provider failed.' },
+          ],
+        ]),
+      ],
+    });
+    const { outcome, events } = await ask();
+
+    expect(outcome).toBe('error');
+    expect(events.at(-1)).toMatchObject({
+      type: 'answer-error',
+      code: 'upstream_failed',
+      message:
+        'The AI model failed to answer. Send the question again in a moment.',
+    });
+    expect(textOf(events)).toBe('Paris is ');
+    expect(await services.cache.count()).toBe(0);
+  });
+
+  it('never caches a cut-off stream', async () => {
+    server.enqueueChat({
+      type: 'stream',
+      chunks: [encodeEvents(answerEvents().slice(0, -1))],
+    });
+    const { outcome, events } = await ask();
+
+    expect(outcome).toBe('error');
+    expect(events.at(-1)).toMatchObject({
+      type: 'answer-error',
+      code: 'stream_interrupted',
+    });
+    expect(await services.cache.count()).toBe(0);
+  });
+
+  it('never caches an answer cut at the output cap', async () => {
+    server.enqueueChat({
+      type: 'stream',
+      chunks: [encodeEvents(answerEvents({ finishReason: 'length' }))],
+    });
+    const { outcome } = await ask();
+
+    expect(outcome).toBe('done');
+    expect(await services.cache.count()).toBe(0);
+  });
+
+  it('explains an exhausted allowance', async () => {
+    server.enqueueChat({
+      type: 'status',
+      status: 402,
+      body: {
+        error: {
+          code: 'allowance_exhausted',
+          message: 'The free allowance is used up.',
+          resetAt: '2026-02-01T00:00:00.000Z',
+        },
+      },
+    });
+    server.usage = usageFigures({ used: 1000, remaining: 0 });
+    const { outcome, events } = await ask();
+
+    expect(outcome).toBe('error');
+    const error = events.at(-1);
+    expect(error).toMatchObject({
+      type: 'answer-error',
+      code: 'allowance_exhausted',
+      resetAt: '2026-02-01T00:00:00.000Z',
+    });
+    const message = error?.type === 'answer-error' ? error.message : '';
+    expect(message).toMatch(
+      /^You have used all your free tokens for this period\. Your allowance resets on /,
+    );
+    expect((await readUsageSnapshot())?.figures?.remaining).toBe(0);
+  });
+
+  it('explains an unreachable backend', async () => {
+    await server.close();
+    const { outcome, events } = await ask();
+
+    expect(outcome).toBe('error');
+    expect(events.at(-1)).toMatchObject({
+      type: 'answer-error',
+      code: 'backend_unreachable',
+      message: `Cannot reach the Tokenwise server at ${server.url}. Check your connection and that the server is running, then try again.`,
+    });
+    expect((await readUsageSnapshot())?.status).toBe('unreachable');
+    server = await startProtocolServer();
+  });
+
+  it('serves the cache while the backend is down', async () => {
+    await ask();
+    await server.close();
+
+    const { outcome } = await ask();
+    expect(outcome).toBe('cached');
+    server = await startProtocolServer();
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import type { AnswerErrorCode } from '../../../lib/extension/database';
+import {
+  describeError,
+  formatResetTime,
+} from '../../../lib/extension/error-messages';
+
+const OPTIONS = {
+  backendUrl: 'http://127.0.0.1:8787',
+  locale: 'en-US',
+  timeZone: 'UTC',
+};
+
+const ALL_CODES: AnswerErrorCode[] = [
+  'invalid_request',
+  'unauthorized',
+  'not_found',
+  'allowance_exhausted',
+  'rate_limited',
+  'prompt_too_large',
+  'upstream_failed',
+  'upstream_timeout',
+  'internal_error',
+  'backend_unreachable',
+  'backend_timeout',
+  'invalid_response',
+  'stream_interrupted',
+  'background_disconnected',
+  'extension_failed',
+];
+
+describe('describeError', () => {
+  it.each(ALL_CODES)('writes a sentence for %s', (code) => {
+    const sentence = describeError({ code, message: 'Detail.' }, OPTIONS);
+    expect(sentence).toMatch(/^[A-Z].*\.$/);
+    expect(sentence).not.toContain(code);
+  });
+
+  it('gives the reset time of the allowance', () => {
+    expect(
+      describeError(
+        { code: 'allowance_exhausted', resetAt: '2026-03-05T14:30:00.000Z' },
+        OPTIONS,
+      ),
+    ).toBe(
+      'You have used all your free tokens for this period. Your allowance resets on Mar 5, 2026, 2:30 PM.',
+    );
+  });
+
+  it('copes without a reset time', () => {
+    expect(describeError({ code: 'allowance_exhausted' }, OPTIONS)).toBe(
+      'You have used all your free tokens for this period. Your allowance resets at the start of the next period.',
+    );
+  });
+
+  it('gives the wait of a rate limit', () => {
+    expect(
+      describeError({ code: 'rate_limited', retryAfterSeconds: 7.2 }, OPTIONS),
+    ).toBe(
+      'Too many questions in a short time. Wait 8 seconds, then send it again.',
+    );
+  });
+
+  it('names the backend that is unreachable', () => {
+    expect(describeError({ code: 'backend_unreachable' }, OPTIONS)).toContain(
+      'http://127.0.0.1:8787',
+    );
+  });
+});
+
+describe('formatResetTime', () => {
+  it('ignores an invalid time', () => {
+    expect(formatResetTime('soon', OPTIONS)).toBeUndefined();
+    expect(formatResetTime(undefined, OPTIONS)).toBeUndefined();
+  });
+});
