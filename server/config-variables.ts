@@ -8,7 +8,7 @@ export interface ConfigVariable {
   name: string;
   /** The `serve` option that overrides the variable, if any. */
   option?: string;
-  /** What the variable sets, as one sentence. */
+  /** Description of the setting, as one sentence. */
   description: string;
   /** The unit or format of the value. */
   unit: string;

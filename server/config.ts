@@ -2,7 +2,7 @@
  * Backend configuration, read from the environment and from a `.env` file
  * when one exists (real environment variables win), validated with zod.
  * An invalid value stops start-up with a ConfigError that names the
- * variable and says what to write instead.
+ * variable and states the expected value.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +41,7 @@ export interface ProviderSettings {
   apiKey: string | undefined;
   /** Base URL without a trailing slash. */
   baseUrl: string;
-  /** The variable that holds the key, for messages. */
+  /** Name of the variable that contains the key, for messages. */
   apiKeyVariable: string;
 }
 
@@ -277,12 +277,23 @@ function baseUrl() {
   return z
     .string()
     .trim()
-    .refine((value) => URL.canParse(value), 'must be an absolute URL')
-    .refine(
-      (value) => ['http:', 'https:'].includes(new URL(value).protocol),
-      'must start with http:// or https://',
-    )
-    .transform((value) => value.replace(/\/+$/, ''));
+    .transform((value, context) => {
+      if (!URL.canParse(value)) {
+        context.addIssue({
+          code: 'custom',
+          message: 'must be an absolute URL',
+        });
+        return z.NEVER;
+      }
+      if (!['http:', 'https:'].includes(new URL(value).protocol)) {
+        context.addIssue({
+          code: 'custom',
+          message: 'must start with http:// or https://',
+        });
+        return z.NEVER;
+      }
+      return value.replace(/\/+$/, '');
+    });
 }
 
 /**
@@ -377,7 +388,7 @@ function formatIssues(
     const name = String(issue.path[0] ?? '');
     const variable = findConfigVariable(name);
     const label = variable.option ? `${name} (${variable.option})` : name;
-    const shown =
+    const shownValue =
       variable.secret || values[name] === undefined
         ? ''
         : ` = "${values[name]}"`;
@@ -385,7 +396,7 @@ function formatIssues(
       ? `Expected ${variable.unit}; the default is ${variable.defaultValue}.`
       : `Expected ${variable.unit}.`;
     const message = issue.message.replace(/\.$/, '');
-    return `  ${label}${shown}: ${message}. ${expected}`;
+    return `  ${label}${shownValue}: ${message}. ${expected}`;
   });
   return `Invalid configuration:\n${lines.join('\n')}`;
 }

@@ -11,7 +11,7 @@ export type { Logger };
 
 export interface CreateLoggerOptions {
   level: LogLevel;
-  /** Where lines go; defaults to standard output. */
+  /** Destination of the log lines; defaults to standard output. */
   destination?: DestinationStream;
 }
 

@@ -1,8 +1,9 @@
 /**
  * Allowance periods. A period is one calendar month long and starts at the
- * install's registration time: the same UTC day of the month and time of
- * day, with the day clamped to the last day of shorter months (an install
- * registered on 31 January resets on 28 or 29 February, then 31 March).
+ * install's registration time, on the same UTC day of the month and time
+ * of day. The day is clamped to the last day of shorter months, so an
+ * install registered on 31 January resets on 28 or 29 February, then on
+ * 31 March.
  */
 
 export interface Period {

@@ -1,5 +1,5 @@
 /**
- * Plans the backend knows. Only the free plan exists so far; its
+ * Plans the backend defines. Only the free plan exists so far; its
  * allowance and premium weight come from the configuration.
  */
 import type { Config } from './config';

@@ -35,7 +35,7 @@ export interface LoadInstallSecretOptions {
 /**
  * Returns the configured secret, or reads the secret file, or generates a
  * new one and writes it with mode 0600. Throws when the file exists but
- * holds fewer than 32 characters.
+ * contains fewer than 32 characters.
  */
 export function loadInstallSecret(
   options: LoadInstallSecretOptions,

@@ -56,7 +56,7 @@ class ClientClosedError extends Error {
   }
 }
 
-/** What the provider delivered before the stream ended or failed. */
+/** Output of the provider call up to the end or failure of its stream. */
 interface ProviderOutcome {
   text: string;
   deltaCount: number;

@@ -122,9 +122,18 @@ async function runServe(args: string[], io: CliIo): Promise<number> {
 async function runRoute(args: string[], io: CliIo): Promise<number> {
   // The path is a variable so that type checking does not need the module.
   const modulePath = '../commands/route';
-  const routeModule = (await import(modulePath)) as {
-    runRouteCommand?: RunRouteCommand;
-  };
+  let routeModule: { runRouteCommand?: RunRouteCommand };
+  try {
+    routeModule = (await import(modulePath)) as typeof routeModule;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') {
+      throw error;
+    }
+    io.stderr.write(
+      `tokenwise route: server/commands/route.ts is missing from this installation (${(error as Error).message}).\n`,
+    );
+    return EXIT_FAILURE;
+  }
   if (typeof routeModule.runRouteCommand !== 'function') {
     io.stderr.write(
       'tokenwise route: server/commands/route.ts does not export runRouteCommand.\n',

@@ -1,6 +1,6 @@
 /**
- * What the HTTP handlers share: the dependencies the app is built from,
- * and the per-request variables that middleware sets.
+ * Types shared by the HTTP handlers: the dependencies the app is built
+ * from, and the per-request variables that middleware sets.
  */
 import type { Config } from '../config';
 import type { Logger } from '../logger';

@@ -91,7 +91,7 @@ interface LedgerRow {
   created_at: number;
 }
 
-/** What became of a request whose reservation is gone. */
+/** Final state of a request whose reservation is gone. */
 type ClosedRequest =
   | {
       status: 'already_settled';
@@ -657,14 +657,14 @@ class SqliteStore implements Store {
 
 /** Allowance tokens for provider tokens at a weight, rounded up. */
 export function weighTokens(weight: number, tokens: number): number {
-  // Rounding first keeps 3 * 1.1 = 3.3000000000000003 from becoming 4.
+  // Rounding first keeps 1.1 * 10 = 11.000000000000002 from becoming 12.
   return Math.ceil(Number((weight * tokens).toFixed(6)));
 }
 
 /**
- * The largest output cap, at most maxOutputTokens, whose reservation
- * ceil(weight * (input + cap)) fits in the available allowance. Returns a
- * negative number when not even the input fits.
+ * Computes the largest output cap, at most maxOutputTokens, whose
+ * reservation ceil(weight * (input + cap)) fits in the available allowance.
+ * Returns a negative number when not even the input fits.
  */
 export function fitOutputCap(options: {
   available: number;
