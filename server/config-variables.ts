@@ -76,7 +76,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   },
   {
     name: 'GEMINI_BASE_URL',
-    description: "Base URL of Gemini's OpenAI-compatible endpoint.",
+    description:
+      'Base URL of the Gemini API, called natively; a trailing /v1beta/openai (the OpenAI-compatible endpoint) is accepted.',
     unit: 'http(s) URL',
     defaultValue: 'https://generativelanguage.googleapis.com/v1beta/openai',
   },
@@ -89,7 +90,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   },
   {
     name: 'ANTHROPIC_BASE_URL',
-    description: "Base URL of Anthropic's OpenAI-compatible endpoint.",
+    description:
+      'Base URL of the Anthropic Messages API; a trailing /v1 is accepted.',
     unit: 'http(s) URL',
     defaultValue: 'https://api.anthropic.com/v1',
   },

@@ -1,16 +1,16 @@
 /**
  * Builds the provider adapter behind each tier from the configuration: the
  * configured provider when its API key is set, otherwise the offline demo
- * model.
+ * model. OpenAI goes through the OpenAI-compatible adapter; Gemini and
+ * Anthropic through their native APIs.
  */
 import { formatModelRef, type ModelRef } from '../../lib/catalog';
 import type { Tier } from '../../lib/protocol';
 import type { Config, NetworkProvider, ProviderSettings } from '../config';
+import { createAnthropicAdapter } from './anthropic';
 import { createDemoAdapter, demoModelName } from './demo';
-import {
-  createOpenAiCompatibleAdapter,
-  type MaxTokensParameter,
-} from './openai-compatible';
+import { createGeminiAdapter } from './gemini';
+import { createOpenAiCompatibleAdapter } from './openai-compatible';
 import type { ProviderAdapter } from './types';
 
 export interface TierProvider {
@@ -28,29 +28,25 @@ export interface TierProvider {
 
 export type TierProviders = Record<Tier, TierProvider>;
 
-/**
- * Output cap field per provider. OpenAI's reasoning models reject
- * `max_tokens`; the other endpoints are sent the older, widely accepted
- * `max_tokens`.
- */
-const MAX_TOKENS_PARAMETERS: Record<NetworkProvider, MaxTokensParameter> = {
-  openai: 'max_completion_tokens',
-  gemini: 'max_tokens',
-  anthropic: 'max_tokens',
-};
-
 /** Creates the adapter for a network provider with a key. */
 export function createProviderAdapter(
   provider: NetworkProvider,
   settings: ProviderSettings & { apiKey: string },
 ): ProviderAdapter {
-  // TODO: use the native Anthropic and Gemini adapters once they exist;
-  // until then both are reached through their OpenAI-compatible endpoints.
+  const { apiKey, baseUrl } = settings;
+  if (provider === 'gemini') {
+    return createGeminiAdapter({ apiKey, baseUrl });
+  }
+  if (provider === 'anthropic') {
+    return createAnthropicAdapter({ apiKey, baseUrl });
+  }
+  // OpenAI's reasoning models reject `max_tokens` and need
+  // `max_completion_tokens`.
   return createOpenAiCompatibleAdapter({
     provider,
-    apiKey: settings.apiKey,
-    baseUrl: settings.baseUrl,
-    maxTokensParameter: MAX_TOKENS_PARAMETERS[provider],
+    apiKey,
+    baseUrl,
+    maxTokensParameter: 'max_completion_tokens',
   });
 }
 

@@ -7,6 +7,13 @@
 import type { ProviderName } from '../../lib/catalog';
 import { readSseStream } from '../../lib/sse';
 import {
+  describeError as describe,
+  isRetryableStatus,
+  parseRetryAfter,
+  toTokenCount as toCount,
+  truncateDetail as truncate,
+} from './provider-http';
+import {
   ProviderError,
   type ProviderAdapter,
   type ProviderCallOptions,
@@ -29,9 +36,6 @@ export interface OpenAiCompatibleOptions {
    */
   maxTokensParameter?: MaxTokensParameter;
 }
-
-/** Maximum characters of provider error text kept in a ProviderError message. */
-const MAX_ERROR_DETAIL_CHARS = 300;
 
 /**
  * Creates an adapter that streams chat completions from an OpenAI-compatible
@@ -219,12 +223,6 @@ function readUsage(usage: OpenAiUsage): ProviderUsage {
   };
 }
 
-function toCount(value: number | undefined): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0
-    ? Math.round(value)
-    : 0;
-}
-
 function createStreamError(
   provider: ProviderName,
   error: NonNullable<ChatCompletionChunk['error']>,
@@ -244,14 +242,12 @@ async function readHttpError(
 ): Promise<ProviderError> {
   const status = response.status;
   const detail = await readErrorDetail(response);
-  const retryable =
-    status === 408 || status === 409 || status === 429 || status >= 500;
   return new ProviderError({
     provider,
     message: `${provider} returned HTTP ${status}${detail ? `: ${detail}` : '.'}`,
     status,
     retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after')),
-    retryable,
+    retryable: isRetryableStatus(status),
   });
 }
 
@@ -286,41 +282,4 @@ function findErrorMessage(value: unknown): string | undefined {
     return typeof message === 'string' ? message : undefined;
   }
   return typeof error === 'string' ? error : undefined;
-}
-
-/**
- * Parses `Retry-After`, either delay-seconds or an HTTP date, into seconds.
- * Returns undefined when the header is missing or unreadable.
- */
-export function parseRetryAfter(
-  value: string | null,
-  now: Date = new Date(),
-): number | undefined {
-  if (value === null || value.trim() === '') {
-    return undefined;
-  }
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) {
-    return Number(trimmed);
-  }
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) {
-    return undefined;
-  }
-  return Math.max(0, Math.ceil((date - now.getTime()) / 1000));
-}
-
-function truncate(text: string): string {
-  return text.length > MAX_ERROR_DETAIL_CHARS
-    ? `${text.slice(0, MAX_ERROR_DETAIL_CHARS)}…`
-    : text;
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const cause =
-      error.cause instanceof Error ? ` (${error.cause.message})` : '';
-    return `${error.message}${cause}`;
-  }
-  return String(error);
 }

@@ -312,6 +312,49 @@ describe('POST /v1/chat streamed answer', () => {
   });
 });
 
+describe('POST /v1/chat native providers', () => {
+  it.each([
+    { provider: 'gemini', model: 'gemini-3-flash', variable: 'GEMINI' },
+    { provider: 'anthropic', model: 'claude-haiku-4-5', variable: 'ANTHROPIC' },
+  ] as const)(
+    'answers through $provider',
+    async ({ provider, model, variable }) => {
+      const baseUrl =
+        provider === 'gemini' ? fake.geminiBaseUrl : fake.anthropicBaseUrl;
+      backend = await startTestBackend(temp.directory, {
+        [`${variable}_API_KEY`]: 'test-native-key',
+        [`${variable}_BASE_URL`]: baseUrl,
+        TOKENWISE_CHEAP_MODEL: `${provider}:${model}`,
+        OPENAI_BASE_URL: fake.openaiBaseUrl,
+      });
+      const install = await registerInstall(backend.url);
+      fake.enqueue({
+        type: 'answer',
+        text: 'Native answer.',
+        usage: { inputTokens: 90, cachedInputTokens: 30, outputTokens: 6 },
+      });
+
+      const events = await readChatEvents(
+        await postChat(backend.url, install.token, {
+          question: 'Hi',
+          tier: 'cheap',
+        }),
+      );
+
+      expect(fake.requests[0]?.format).toBe(provider);
+      expect(joinDeltas(events)).toBe('Native answer.');
+      expect(findEvent(events, 'route').model).toBe(`${provider}:${model}`);
+      const usage = findEvent(events, 'usage');
+      expect(usage.inputTokens).toBe(90);
+      expect(usage.cachedInputTokens).toBe(30);
+      expect(usage.outputTokens).toBe(6);
+      expect(usage.charged).toBe(96);
+      expect(usage.costUsd).toBeGreaterThan(0);
+      expect(events.at(-1)?.event).toBe('done');
+    },
+  );
+});
+
 describe('POST /v1/chat rejections', () => {
   it('answers 402 when the allowance is exhausted', async () => {
     const server = await startWithFake({ TOKENWISE_FREE_TOKENS: '100' });

@@ -1,6 +1,7 @@
 /**
- * The SQLite ledger on a real database file: reservations, settlement,
- * release, idempotency, expiry, periods and grants. Every test checks the
+ * The ledger on a real database: reservations, settlement, release,
+ * idempotency, expiry, periods and grants, through the Store interface so
+ * each store implementation runs the same tests. Every test checks the
  * materialized balance against the ledger entries it was derived from.
  */
 import path from 'node:path';
@@ -26,25 +27,26 @@ const REGISTERED_AT = new Date('2025-01-31T10:20:30.000Z');
 const NOW = new Date('2025-02-10T00:00:00.000Z');
 const INSTALL_ID = 'install-1';
 
+/**
+ * Store implementations the interface tests run against. Each opens a
+ * fresh, empty store that keeps its files in `directory`.
+ */
+const STORE_FACTORIES: Array<{
+  name: string;
+  open: (directory: string) => Promise<Store> | Store;
+}> = [
+  {
+    name: 'SQLite',
+    open: (directory) =>
+      openSqliteStore({
+        path: path.join(directory, 'ledger.db'),
+        plans: PLANS,
+      }),
+  },
+];
+
 let temp: ReturnType<typeof createTempDirectory>;
-let databasePath: string;
 let store: Store;
-
-beforeEach(async () => {
-  temp = createTempDirectory();
-  databasePath = path.join(temp.directory, 'nested', 'ledger.db');
-  store = openSqliteStore({ path: databasePath, plans: PLANS });
-  await store.createInstall({
-    id: INSTALL_ID,
-    plan: 'free',
-    now: REGISTERED_AT,
-  });
-});
-
-afterEach(async () => {
-  await store.close();
-  temp.remove();
-});
 
 function reserveRequest(
   overrides: Partial<ReserveRequest> = {},
@@ -99,413 +101,454 @@ async function expectBalanceMatchesLedger(now = NOW): Promise<void> {
   );
 }
 
-describe('reserve', () => {
-  it('holds input plus output cap', async () => {
-    const result = await store.reserve(reserveRequest());
+describe.each(STORE_FACTORIES)('$name store', ({ open }) => {
+  beforeEach(async () => {
+    temp = createTempDirectory();
+    store = await open(temp.directory);
+    await store.createInstall({
+      id: INSTALL_ID,
+      plan: 'free',
+      now: REGISTERED_AT,
+    });
 
-    expect(result.status).toBe('reserved');
-    if (result.status !== 'reserved') return;
-    expect(result.reservation.amount).toBe(1_100);
-    expect(result.reservation.maxOutputTokens).toBe(1_000);
-    expect(result.reservation.weight).toBe(1);
-    expect(result.balance.reserved).toBe(1_100);
-    expect(result.balance.remaining).toBe(8_900);
-    await expectBalanceMatchesLedger();
+    afterEach(async () => {
+      await store.close();
+      temp.remove();
+    });
   });
 
-  it('weighs premium tokens', async () => {
-    const result = await store.reserve(
-      reserveRequest({
+  describe('reserve', () => {
+    it('holds input plus output cap', async () => {
+      const result = await store.reserve(reserveRequest());
+
+      expect(result.status).toBe('reserved');
+      if (result.status !== 'reserved') return;
+      expect(result.reservation.amount).toBe(1_100);
+      expect(result.reservation.maxOutputTokens).toBe(1_000);
+      expect(result.reservation.weight).toBe(1);
+      expect(result.balance.reserved).toBe(1_100);
+      expect(result.balance.remaining).toBe(8_900);
+      await expectBalanceMatchesLedger();
+    });
+
+    it('weighs premium tokens', async () => {
+      const result = await store.reserve(
+        reserveRequest({
+          tier: 'premium',
+          inputTokens: 100,
+          maxOutputTokens: 200,
+        }),
+      );
+
+      expect(result.status).toBe('reserved');
+      if (result.status !== 'reserved') return;
+      expect(result.reservation.weight).toBe(5);
+      expect(result.reservation.amount).toBe(1_500);
+      await expectBalanceMatchesLedger();
+    });
+
+    it('shrinks the output cap to fit', async () => {
+      await store.reserve(
+        reserveRequest({
+          requestId: 'big',
+          inputTokens: 9_000,
+          maxOutputTokens: 500,
+        }),
+      );
+
+      const result = await store.reserve(
+        reserveRequest({ requestId: 'small' }),
+      );
+
+      expect(result.status).toBe('reserved');
+      if (result.status !== 'reserved') return;
+      expect(result.reservation.maxOutputTokens).toBe(400);
+      expect(result.reservation.amount).toBe(500);
+      expect(result.balance.remaining).toBe(0);
+      await expectBalanceMatchesLedger();
+    });
+
+    it('rejects when input plus minimum answer cannot fit', async () => {
+      await store.reserve(
+        reserveRequest({
+          requestId: 'big',
+          inputTokens: 9_800,
+          maxOutputTokens: 100,
+        }),
+      );
+
+      const result = await store.reserve(
+        reserveRequest({ requestId: 'too-much', inputTokens: 50 }),
+      );
+
+      expect(result.status).toBe('allowance_exhausted');
+      if (result.status !== 'allowance_exhausted') return;
+      expect(result.requiredTokens).toBe(114);
+      expect(result.balance.remaining).toBe(100);
+      expect(result.balance.resetAt.toISOString()).toBe(
+        '2025-02-28T10:20:30.000Z',
+      );
+      const entries = await store.listLedgerEntries(INSTALL_ID);
+      expect(entries.filter((entry) => entry.requestId === 'too-much')).toEqual(
+        [],
+      );
+      await expectBalanceMatchesLedger();
+    });
+
+    it('rejects a reused request id', async () => {
+      await store.reserve(reserveRequest());
+      await store.settle({
+        requestId: 'request-1',
+        usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10 },
+        estimated: false,
+        now: NOW,
+      });
+
+      const result = await store.reserve(reserveRequest());
+
+      expect(result.status).toBe('duplicate_request');
+      await expectBalanceMatchesLedger();
+    });
+
+    it('throws for an unknown install', async () => {
+      await expect(
+        store.reserve(reserveRequest({ installId: 'nobody' })),
+      ).rejects.toThrow('Install nobody does not exist.');
+    });
+  });
+
+  describe('settle', () => {
+    it('charges usage with cached input and weight', async () => {
+      await store.reserve(
+        reserveRequest({
+          tier: 'premium',
+          inputTokens: 100,
+          maxOutputTokens: 500,
+        }),
+      );
+
+      const result = await store.settle({
+        requestId: 'request-1',
+        usage: { inputTokens: 120, cachedInputTokens: 80, outputTokens: 30 },
+        estimated: false,
+        now: NOW,
+      });
+
+      expect(result.status).toBe('settled');
+      if (result.status !== 'settled') return;
+      expect(result.charged).toBe(750);
+      expect(result.weight).toBe(5);
+      expect(result.balance.used).toBe(750);
+      expect(result.balance.reserved).toBe(0);
+      expect(result.balance.remaining).toBe(9_250);
+
+      const settle = (await store.listLedgerEntries(INSTALL_ID)).find(
+        (entry) => entry.kind === 'settle',
+      );
+      expect(settle).toMatchObject({
+        requestId: 'request-1',
         tier: 'premium',
+        model: 'openai:gpt-5-mini',
+        inputTokens: 120,
+        cachedInputTokens: 80,
+        outputTokens: 30,
+        weight: 5,
+        allowanceTokens: 750,
+        estimated: false,
+      });
+      await expectBalanceMatchesLedger();
+    });
+
+    it('never charges more than reserved', async () => {
+      await store.reserve(
+        reserveRequest({ inputTokens: 100, maxOutputTokens: 100 }),
+      );
+
+      const result = await store.settle({
+        requestId: 'request-1',
+        usage: { inputTokens: 150, cachedInputTokens: 0, outputTokens: 400 },
+        estimated: false,
+        now: NOW,
+      });
+
+      expect(result.status).toBe('settled');
+      if (result.status !== 'settled') return;
+      expect(result.charged).toBe(200);
+      expect(result.balance.used).toBe(200);
+      await expectBalanceMatchesLedger();
+    });
+
+    it('is idempotent by request id', async () => {
+      await store.reserve(reserveRequest());
+      const usage = {
         inputTokens: 100,
-        maxOutputTokens: 200,
-      }),
-    );
+        cachedInputTokens: 0,
+        outputTokens: 50,
+      };
+      const first = await store.settle({
+        requestId: 'request-1',
+        usage,
+        estimated: true,
+        now: NOW,
+      });
 
-    expect(result.status).toBe('reserved');
-    if (result.status !== 'reserved') return;
-    expect(result.reservation.weight).toBe(5);
-    expect(result.reservation.amount).toBe(1_500);
-    await expectBalanceMatchesLedger();
-  });
+      const second = await store.settle({
+        requestId: 'request-1',
+        usage: { inputTokens: 999, cachedInputTokens: 0, outputTokens: 999 },
+        estimated: false,
+        now: NOW,
+      });
 
-  it('shrinks the output cap to fit', async () => {
-    await store.reserve(
-      reserveRequest({
-        requestId: 'big',
-        inputTokens: 9_000,
-        maxOutputTokens: 500,
-      }),
-    );
-
-    const result = await store.reserve(reserveRequest({ requestId: 'small' }));
-
-    expect(result.status).toBe('reserved');
-    if (result.status !== 'reserved') return;
-    expect(result.reservation.maxOutputTokens).toBe(400);
-    expect(result.reservation.amount).toBe(500);
-    expect(result.balance.remaining).toBe(0);
-    await expectBalanceMatchesLedger();
-  });
-
-  it('rejects when input plus minimum answer cannot fit', async () => {
-    await store.reserve(
-      reserveRequest({
-        requestId: 'big',
-        inputTokens: 9_800,
-        maxOutputTokens: 100,
-      }),
-    );
-
-    const result = await store.reserve(
-      reserveRequest({ requestId: 'too-much', inputTokens: 50 }),
-    );
-
-    expect(result.status).toBe('allowance_exhausted');
-    if (result.status !== 'allowance_exhausted') return;
-    expect(result.requiredTokens).toBe(114);
-    expect(result.balance.remaining).toBe(100);
-    expect(result.balance.resetAt.toISOString()).toBe(
-      '2025-02-28T10:20:30.000Z',
-    );
-    const entries = await store.listLedgerEntries(INSTALL_ID);
-    expect(entries.filter((entry) => entry.requestId === 'too-much')).toEqual(
-      [],
-    );
-    await expectBalanceMatchesLedger();
-  });
-
-  it('rejects a reused request id', async () => {
-    await store.reserve(reserveRequest());
-    await store.settle({
-      requestId: 'request-1',
-      usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10 },
-      estimated: false,
-      now: NOW,
+      expect(first.status).toBe('settled');
+      expect(second.status).toBe('already_settled');
+      if (first.status !== 'settled' || second.status !== 'already_settled')
+        return;
+      expect(second.charged).toBe(first.charged);
+      expect(second.balance.used).toBe(150);
+      const settles = (await store.listLedgerEntries(INSTALL_ID)).filter(
+        (entry) => entry.kind === 'settle',
+      );
+      expect(settles).toHaveLength(1);
+      expect(settles[0]?.estimated).toBe(true);
+      await expectBalanceMatchesLedger();
     });
 
-    const result = await store.reserve(reserveRequest());
+    it('reports an unknown request', async () => {
+      const result = await store.settle({
+        requestId: 'never-reserved',
+        usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1 },
+        estimated: false,
+        now: NOW,
+      });
 
-    expect(result.status).toBe('duplicate_request');
-    await expectBalanceMatchesLedger();
+      expect(result.status).toBe('not_found');
+    });
   });
 
-  it('throws for an unknown install', async () => {
-    await expect(
-      store.reserve(reserveRequest({ installId: 'nobody' })),
-    ).rejects.toThrow('Install nobody does not exist.');
-  });
-});
+  describe('release', () => {
+    it('returns the whole reservation', async () => {
+      await store.reserve(reserveRequest());
 
-describe('settle', () => {
-  it('charges usage with cached input and weight', async () => {
-    await store.reserve(
-      reserveRequest({
-        tier: 'premium',
-        inputTokens: 100,
-        maxOutputTokens: 500,
-      }),
-    );
+      const result = await store.release({ requestId: 'request-1', now: NOW });
 
-    const result = await store.settle({
-      requestId: 'request-1',
-      usage: { inputTokens: 120, cachedInputTokens: 80, outputTokens: 30 },
-      estimated: false,
-      now: NOW,
+      expect(result.status).toBe('released');
+      if (result.status !== 'released') return;
+      expect(result.amount).toBe(1_100);
+      expect(result.balance.reserved).toBe(0);
+      expect(result.balance.used).toBe(0);
+      expect(result.balance.remaining).toBe(10_000);
+      const kinds = (await store.listLedgerEntries(INSTALL_ID)).map(
+        (entry) => entry.kind,
+      );
+      expect(kinds).toEqual(['reset', 'reserve', 'release']);
+      await expectBalanceMatchesLedger();
     });
 
-    expect(result.status).toBe('settled');
-    if (result.status !== 'settled') return;
-    expect(result.charged).toBe(750);
-    expect(result.weight).toBe(5);
-    expect(result.balance.used).toBe(750);
-    expect(result.balance.reserved).toBe(0);
-    expect(result.balance.remaining).toBe(9_250);
+    it('changes nothing after settle or release', async () => {
+      await store.reserve(reserveRequest({ requestId: 'settled' }));
+      await store.settle({
+        requestId: 'settled',
+        usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10 },
+        estimated: false,
+        now: NOW,
+      });
+      await store.reserve(reserveRequest({ requestId: 'released' }));
+      await store.release({ requestId: 'released', now: NOW });
 
-    const settle = (await store.listLedgerEntries(INSTALL_ID)).find(
-      (entry) => entry.kind === 'settle',
-    );
-    expect(settle).toMatchObject({
-      requestId: 'request-1',
-      tier: 'premium',
-      model: 'openai:gpt-5-mini',
-      inputTokens: 120,
-      cachedInputTokens: 80,
-      outputTokens: 30,
-      weight: 5,
-      allowanceTokens: 750,
-      estimated: false,
-    });
-    await expectBalanceMatchesLedger();
-  });
+      const releaseSettled = await store.release({
+        requestId: 'settled',
+        now: NOW,
+      });
+      const releaseTwice = await store.release({
+        requestId: 'released',
+        now: NOW,
+      });
+      const settleReleased = await store.settle({
+        requestId: 'released',
+        usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10 },
+        estimated: false,
+        now: NOW,
+      });
 
-  it('never charges more than reserved', async () => {
-    await store.reserve(
-      reserveRequest({ inputTokens: 100, maxOutputTokens: 100 }),
-    );
-
-    const result = await store.settle({
-      requestId: 'request-1',
-      usage: { inputTokens: 150, cachedInputTokens: 0, outputTokens: 400 },
-      estimated: false,
-      now: NOW,
+      expect(releaseSettled.status).toBe('already_settled');
+      expect(releaseTwice.status).toBe('already_released');
+      expect(settleReleased.status).toBe('already_released');
+      const balance = await store.getBalance(INSTALL_ID, NOW);
+      expect(balance.used).toBe(110);
+      expect(balance.reserved).toBe(0);
+      await expectBalanceMatchesLedger();
     });
 
-    expect(result.status).toBe('settled');
-    if (result.status !== 'settled') return;
-    expect(result.charged).toBe(200);
-    expect(result.balance.used).toBe(200);
-    await expectBalanceMatchesLedger();
-  });
+    it('releases expired reservations only', async () => {
+      await store.reserve(
+        reserveRequest({
+          requestId: 'old',
+          expiresAt: new Date(NOW.getTime() + 1_000),
+        }),
+      );
+      await store.reserve(
+        reserveRequest({
+          requestId: 'fresh',
+          expiresAt: new Date(NOW.getTime() + 60_000),
+        }),
+      );
 
-  it('is idempotent by request id', async () => {
-    await store.reserve(reserveRequest());
-    const usage = { inputTokens: 100, cachedInputTokens: 0, outputTokens: 50 };
-    const first = await store.settle({
-      requestId: 'request-1',
-      usage,
-      estimated: true,
-      now: NOW,
+      const released = await store.releaseExpiredReservations(
+        new Date(NOW.getTime() + 1_000),
+      );
+
+      expect(released.map((reservation) => reservation.requestId)).toEqual([
+        'old',
+      ]);
+      const balance = await store.getBalance(INSTALL_ID, NOW);
+      expect(balance.reserved).toBe(1_100);
+      await expectBalanceMatchesLedger();
     });
-
-    const second = await store.settle({
-      requestId: 'request-1',
-      usage: { inputTokens: 999, cachedInputTokens: 0, outputTokens: 999 },
-      estimated: false,
-      now: NOW,
-    });
-
-    expect(first.status).toBe('settled');
-    expect(second.status).toBe('already_settled');
-    if (first.status !== 'settled' || second.status !== 'already_settled')
-      return;
-    expect(second.charged).toBe(first.charged);
-    expect(second.balance.used).toBe(150);
-    const settles = (await store.listLedgerEntries(INSTALL_ID)).filter(
-      (entry) => entry.kind === 'settle',
-    );
-    expect(settles).toHaveLength(1);
-    expect(settles[0]?.estimated).toBe(true);
-    await expectBalanceMatchesLedger();
   });
 
-  it('reports an unknown request', async () => {
-    const result = await store.settle({
-      requestId: 'never-reserved',
-      usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1 },
-      estimated: false,
-      now: NOW,
+  describe('periods', () => {
+    it('resets at the exact second', async () => {
+      await store.reserve(reserveRequest());
+      await store.settle({
+        requestId: 'request-1',
+        usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 400 },
+        estimated: false,
+        now: NOW,
+      });
+
+      const lastSecond = await store.getBalance(
+        INSTALL_ID,
+        new Date('2025-02-28T10:20:29.999Z'),
+      );
+      const nextPeriod = await store.getBalance(
+        INSTALL_ID,
+        new Date('2025-02-28T10:20:30.000Z'),
+      );
+
+      expect(lastSecond.used).toBe(500);
+      expect(lastSecond.periodStart.toISOString()).toBe(
+        '2025-01-31T10:20:30.000Z',
+      );
+      expect(nextPeriod.used).toBe(0);
+      expect(nextPeriod.remaining).toBe(10_000);
+      expect(nextPeriod.periodStart.toISOString()).toBe(
+        '2025-02-28T10:20:30.000Z',
+      );
+      expect(nextPeriod.resetAt.toISOString()).toBe('2025-03-31T10:20:30.000Z');
+      const resets = (await store.listLedgerEntries(INSTALL_ID)).filter(
+        (entry) => entry.kind === 'reset',
+      );
+      expect(resets).toHaveLength(2);
     });
 
-    expect(result.status).toBe('not_found');
-  });
-});
+    it('does not roll over unused grants', async () => {
+      const granted = await store.grant({
+        installId: INSTALL_ID,
+        tokens: 5_000,
+        now: NOW,
+      });
+      const nextPeriod = await store.getBalance(
+        INSTALL_ID,
+        new Date('2025-03-01T00:00:00.000Z'),
+      );
 
-describe('release', () => {
-  it('returns the whole reservation', async () => {
-    await store.reserve(reserveRequest());
-
-    const result = await store.release({ requestId: 'request-1', now: NOW });
-
-    expect(result.status).toBe('released');
-    if (result.status !== 'released') return;
-    expect(result.amount).toBe(1_100);
-    expect(result.balance.reserved).toBe(0);
-    expect(result.balance.used).toBe(0);
-    expect(result.balance.remaining).toBe(10_000);
-    const kinds = (await store.listLedgerEntries(INSTALL_ID)).map(
-      (entry) => entry.kind,
-    );
-    expect(kinds).toEqual(['reset', 'reserve', 'release']);
-    await expectBalanceMatchesLedger();
-  });
-
-  it('changes nothing after settle or release', async () => {
-    await store.reserve(reserveRequest({ requestId: 'settled' }));
-    await store.settle({
-      requestId: 'settled',
-      usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10 },
-      estimated: false,
-      now: NOW,
-    });
-    await store.reserve(reserveRequest({ requestId: 'released' }));
-    await store.release({ requestId: 'released', now: NOW });
-
-    const releaseSettled = await store.release({
-      requestId: 'settled',
-      now: NOW,
-    });
-    const releaseTwice = await store.release({
-      requestId: 'released',
-      now: NOW,
-    });
-    const settleReleased = await store.settle({
-      requestId: 'released',
-      usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10 },
-      estimated: false,
-      now: NOW,
+      expect(granted.allowance).toBe(15_000);
+      expect(nextPeriod.allowance).toBe(10_000);
+      await expectBalanceMatchesLedger();
     });
 
-    expect(releaseSettled.status).toBe('already_settled');
-    expect(releaseTwice.status).toBe('already_released');
-    expect(settleReleased.status).toBe('already_released');
-    const balance = await store.getBalance(INSTALL_ID, NOW);
-    expect(balance.used).toBe(110);
-    expect(balance.reserved).toBe(0);
-    await expectBalanceMatchesLedger();
-  });
+    it('settles into the reservation period', async () => {
+      await store.reserve(reserveRequest());
+      const afterReset = new Date('2025-03-01T00:00:00.000Z');
 
-  it('releases expired reservations only', async () => {
-    await store.reserve(
-      reserveRequest({
-        requestId: 'old',
-        expiresAt: new Date(NOW.getTime() + 1_000),
-      }),
-    );
-    await store.reserve(
-      reserveRequest({
-        requestId: 'fresh',
-        expiresAt: new Date(NOW.getTime() + 60_000),
-      }),
-    );
+      const result = await store.settle({
+        requestId: 'request-1',
+        usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 100 },
+        estimated: false,
+        now: afterReset,
+      });
 
-    const released = await store.releaseExpiredReservations(
-      new Date(NOW.getTime() + 1_000),
-    );
-
-    expect(released.map((reservation) => reservation.requestId)).toEqual([
-      'old',
-    ]);
-    const balance = await store.getBalance(INSTALL_ID, NOW);
-    expect(balance.reserved).toBe(1_100);
-    await expectBalanceMatchesLedger();
-  });
-});
-
-describe('periods', () => {
-  it('resets at the exact second', async () => {
-    await store.reserve(reserveRequest());
-    await store.settle({
-      requestId: 'request-1',
-      usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 400 },
-      estimated: false,
-      now: NOW,
+      expect(result.status).toBe('settled');
+      const previous = await store.getBalance(INSTALL_ID, NOW);
+      const current = await store.getBalance(INSTALL_ID, afterReset);
+      expect(previous.used).toBe(200);
+      expect(previous.reserved).toBe(0);
+      expect(current.used).toBe(0);
     });
-
-    const lastSecond = await store.getBalance(
-      INSTALL_ID,
-      new Date('2025-02-28T10:20:29.999Z'),
-    );
-    const nextPeriod = await store.getBalance(
-      INSTALL_ID,
-      new Date('2025-02-28T10:20:30.000Z'),
-    );
-
-    expect(lastSecond.used).toBe(500);
-    expect(lastSecond.periodStart.toISOString()).toBe(
-      '2025-01-31T10:20:30.000Z',
-    );
-    expect(nextPeriod.used).toBe(0);
-    expect(nextPeriod.remaining).toBe(10_000);
-    expect(nextPeriod.periodStart.toISOString()).toBe(
-      '2025-02-28T10:20:30.000Z',
-    );
-    expect(nextPeriod.resetAt.toISOString()).toBe('2025-03-31T10:20:30.000Z');
-    const resets = (await store.listLedgerEntries(INSTALL_ID)).filter(
-      (entry) => entry.kind === 'reset',
-    );
-    expect(resets).toHaveLength(2);
   });
 
-  it('does not roll over unused grants', async () => {
-    const granted = await store.grant({
-      installId: INSTALL_ID,
-      tokens: 5_000,
-      now: NOW,
-    });
-    const nextPeriod = await store.getBalance(
-      INSTALL_ID,
-      new Date('2025-03-01T00:00:00.000Z'),
-    );
-
-    expect(granted.allowance).toBe(15_000);
-    expect(nextPeriod.allowance).toBe(10_000);
-    await expectBalanceMatchesLedger();
-  });
-
-  it('settles into the reservation period', async () => {
-    await store.reserve(reserveRequest());
-    const afterReset = new Date('2025-03-01T00:00:00.000Z');
-
-    const result = await store.settle({
-      requestId: 'request-1',
-      usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 100 },
-      estimated: false,
-      now: afterReset,
-    });
-
-    expect(result.status).toBe('settled');
-    const previous = await store.getBalance(INSTALL_ID, NOW);
-    const current = await store.getBalance(INSTALL_ID, afterReset);
-    expect(previous.used).toBe(200);
-    expect(previous.reserved).toBe(0);
-    expect(current.used).toBe(0);
-  });
-});
-
-describe('daily usage', () => {
-  it('splits tiers by UTC day', async () => {
-    const day1 = new Date('2025-02-08T23:59:59.000Z');
-    const day2 = new Date('2025-02-09T00:00:00.000Z');
-    await store.reserve(reserveRequest({ requestId: 'a', now: day1 }));
-    await store.settle({
-      requestId: 'a',
-      usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 20 },
-      estimated: false,
-      now: day1,
-    });
-    await store.reserve(
-      reserveRequest({
+  describe('daily usage', () => {
+    it('splits tiers by UTC day', async () => {
+      const day1 = new Date('2025-02-08T23:59:59.000Z');
+      const day2 = new Date('2025-02-09T00:00:00.000Z');
+      await store.reserve(reserveRequest({ requestId: 'a', now: day1 }));
+      await store.settle({
+        requestId: 'a',
+        usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 20 },
+        estimated: false,
+        now: day1,
+      });
+      await store.reserve(
+        reserveRequest({
+          requestId: 'b',
+          tier: 'premium',
+          maxOutputTokens: 100,
+          now: day2,
+        }),
+      );
+      await store.settle({
         requestId: 'b',
-        tier: 'premium',
-        maxOutputTokens: 100,
+        usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 10 },
+        estimated: false,
         now: day2,
-      }),
-    );
-    await store.settle({
-      requestId: 'b',
-      usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 10 },
-      estimated: false,
-      now: day2,
-    });
+      });
 
-    const daily = await store.getDailyUsage(INSTALL_ID, {
-      since: new Date('2025-02-07T12:00:00.000Z'),
-      until: NOW,
-    });
+      const daily = await store.getDailyUsage(INSTALL_ID, {
+        since: new Date('2025-02-07T12:00:00.000Z'),
+        until: NOW,
+      });
 
-    expect(daily.map((day) => day.date)).toEqual([
-      '2025-02-07',
-      '2025-02-08',
-      '2025-02-09',
-      '2025-02-10',
-    ]);
-    expect(daily[1]).toEqual({
-      date: '2025-02-08',
-      cheap: 30,
-      premium: 0,
-      saved: 0,
-    });
-    expect(daily[2]).toEqual({
-      date: '2025-02-09',
-      cheap: 0,
-      premium: 100,
-      saved: 0,
+      expect(daily.map((day) => day.date)).toEqual([
+        '2025-02-07',
+        '2025-02-08',
+        '2025-02-09',
+        '2025-02-10',
+      ]);
+      expect(daily[1]).toEqual({
+        date: '2025-02-08',
+        cheap: 30,
+        premium: 0,
+        saved: 0,
+      });
+      expect(daily[2]).toEqual({
+        date: '2025-02-09',
+        cheap: 0,
+        premium: 100,
+        saved: 0,
+      });
     });
   });
 });
 
-describe('schema', () => {
+describe('SQLite schema', () => {
+  let databasePath: string;
+
+  beforeEach(async () => {
+    temp = createTempDirectory();
+    databasePath = path.join(temp.directory, 'nested', 'ledger.db');
+    store = openSqliteStore({ path: databasePath, plans: PLANS });
+    await store.createInstall({
+      id: INSTALL_ID,
+      plan: 'free',
+      now: REGISTERED_AT,
+    });
+
+    afterEach(async () => {
+      await store.close();
+      temp.remove();
+    });
+  });
+
   it('keeps ledger entries append-only', async () => {
     await store.reserve(reserveRequest());
     const database = new Database(databasePath);
