@@ -115,10 +115,20 @@ export function streamAnswer(options: StreamAnswerOptions): Response {
 
   const finished = runAnswer({ ...options, send, signal: providerAbort.signal })
     .catch((error: unknown) => {
+      // Reached when the store fails; the reservation stays open until the
+      // sweeper releases it at its expiry.
       services.logger.error(
-        { err: error, requestId: options.requestId },
+        {
+          err: error,
+          requestId: options.requestId,
+          installId: options.installId,
+        },
         'chat stream failed unexpectedly',
       );
+      send('error', {
+        code: 'internal_error',
+        message: `The backend failed while answering. Ask again; if it keeps failing, report request id ${options.requestId}.`,
+      });
     })
     .finally(() => {
       options.clientSignal.removeEventListener('abort', onClientClosed);
@@ -231,6 +241,9 @@ async function callProvider(
     error: undefined,
   };
   try {
+    // TODO: wrap the call in the retry layer (server/providers/retry.ts) for
+    // retries and timeouts; until then a provider that stalls holds the
+    // answer open until the client stops it or the reservation expires.
     const events = options.tierProvider.adapter.streamChat({
       model: options.tierProvider.modelRef.model,
       system: options.prompt.system,

@@ -100,6 +100,7 @@ async function runServe(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   let server;
   try {
+    // The demo model pauses between deltas so that a client visibly streams.
     server = await startServer({ config, logger, demoDeltaDelayMs: 30 });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -119,6 +119,43 @@ describe('stop', () => {
     expect(messages.at(-1)).toBe('backend stopped');
   });
 
+  it('reports a store failure as an error event', async () => {
+    const backend = await startWithFake();
+    const install = await registerInstall(backend.url);
+    fake.enqueue({
+      type: 'stall',
+      text: 'alpha beta',
+      afterDeltas: 1,
+      ms: 60_000,
+    });
+    const response = await postChat(backend.url, install.token, {
+      question: 'Tell me a story.',
+      tier: 'cheap',
+    });
+    const reader = response.body!.getReader();
+    let received = '';
+    while (!received.includes('alpha')) {
+      const { value } = await reader.read();
+      received += new TextDecoder().decode(value);
+    }
+
+    await backend.store.close();
+    await backend.stop({ drainTimeoutMs: 100 });
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += new TextDecoder().decode(value);
+    }
+
+    expect(received).toContain('"code":"internal_error"');
+    expect(received).toContain('The backend failed while answering');
+    const failure = backend.logs.lines.find(
+      (line) => line.msg === 'chat stream failed unexpectedly',
+    );
+    expect(failure?.installId).toBe(install.installId);
+    expect(countRows('reservations')).toBe(1);
+  });
+
   it('rejects new connections after stopping', async () => {
     const backend = await startWithFake();
     await backend.stop();
