@@ -241,9 +241,9 @@ async function callProvider(
     error: undefined,
   };
   try {
-    // TODO: wrap the call in the retry layer (server/providers/retry.ts) for
-    // retries and timeouts; until then a provider that stalls holds the
-    // answer open until the client stops it or the reservation expires.
+    // TODO: wrap the call in the retry layer (server/providers/retry.ts)
+    // for retries and timeouts. Until then a stalled provider keeps the
+    // answer open until the client stops it.
     const events = options.tierProvider.adapter.streamChat({
       model: options.tierProvider.modelRef.model,
       system: options.prompt.system,
