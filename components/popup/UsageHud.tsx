@@ -99,8 +99,8 @@ export function UsageHud({ store }: { store: UsageStore }) {
             </dd>
             {figures.premiumWeight !== 1 && (
               <>
-                <dt>Premium answers</dt>
-                <dd>count {figures.premiumWeight}× their tokens</dd>
+                <dt>Premium weight</dt>
+                <dd>{figures.premiumWeight}× tokens</dd>
               </>
             )}
           </dl>
@@ -127,7 +127,17 @@ export function UsageHud({ store }: { store: UsageStore }) {
         >
           Open side panel
         </button>
-        {shortcut && <span className="hud__shortcut">or press {shortcut}</span>}
+        {shortcut && (
+          <span className="hud__shortcut" data-testid="shortcut">
+            or press {shortcut}
+          </span>
+        )}
+        {shortcut === '' && (
+          <span className="hud__shortcut" data-testid="shortcut">
+            No shortcut set; add one in the browser's extension shortcut
+            settings.
+          </span>
+        )}
       </footer>
     </main>
   );
@@ -149,7 +159,10 @@ function useCurrentWindowId(): number | undefined {
   return windowId;
 }
 
-/** Reads the key the user bound to a command; undefined when unbound. */
+/**
+ * Reads the key bound to a command: an empty string when none is bound,
+ * and undefined until read or when the browser cannot tell.
+ */
 function useCommandShortcut(command: string): string | undefined {
   const [shortcut, setShortcut] = useState<string | undefined>();
   useEffect(() => {
@@ -157,8 +170,7 @@ function useCommandShortcut(command: string): string | undefined {
       .getAll()
       .then((commands) =>
         setShortcut(
-          commands.find((entry) => entry.name === command)?.shortcut ||
-            undefined,
+          commands.find((entry) => entry.name === command)?.shortcut ?? '',
         ),
       )
       .catch((error: unknown) =>

@@ -35,13 +35,17 @@ export function AnswerMeta({ message }: { message: MessageRecord }) {
             {answer.estimated ? ' (estimated)' : ''}
           </span>
         )}
-        {answer.fromCache ? (
+        {answer.fromCache && (
           <span className="badge badge--free">from cache, free</span>
-        ) : (
-          answer.charged !== undefined && (
-            <span>charged {formatTokens(answer.charged)} tokens</span>
-          )
         )}
+        {!answer.fromCache && answer.charged !== undefined && (
+          <span>charged {formatTokens(answer.charged)} tokens</span>
+        )}
+        {!answer.fromCache &&
+          answer.charged === undefined &&
+          message.status !== 'streaming' && (
+            <span>the tokens delivered count against the allowance</span>
+          )}
       </p>
       {answer.reasons.length > 0 && (
         <p className="answer__reasons" data-testid="answer-reasons">

@@ -46,6 +46,7 @@ type AnswerFailure = Omit<
  * Answers one question and emits its events: route, deltas, usage and done
  * for an answer, or an error or stopped event. Then refreshes the usage
  * mirror from the backend, except after a cache hit, which changes nothing.
+ * The answer's live estimate stays until the backend's figures arrive.
  * Never throws: every failure becomes an `answer-error` event.
  */
 export async function answerQuestion(
@@ -76,27 +77,38 @@ export async function answerQuestion(
       });
     }
   } finally {
-    await services.usage.endAnswer(answerId).catch(logFailure);
-    if (outcome !== 'cached') {
-      await refreshUsage(services);
+    if (outcome === 'cached') {
+      await services.usage.endAnswer(answerId).catch(logFailure);
+    } else {
+      await refreshUsage(services, { endedAnswerId: answerId });
     }
   }
   return outcome;
 }
 
+export interface RefreshUsageOptions {
+  /** An answer whose live estimate the backend's figures replace. */
+  endedAnswerId?: string;
+  signal?: AbortSignal;
+}
+
 /**
  * Fetches `GET /v1/usage` into the usage mirror and returns the snapshot.
- * When the backend cannot be asked, the mirror keeps its last figures and
- * records the problem.
+ * When the backend cannot be asked, the mirror keeps its last figures,
+ * drops the ended answer's estimate and records the problem.
  */
 export async function refreshUsage(
   services: Pick<AnswerServices, 'client' | 'usage'>,
-  signal?: AbortSignal,
+  options: RefreshUsageOptions = {},
 ): Promise<UsageSnapshot> {
+  const { endedAnswerId, signal } = options;
   try {
     const usage = await services.client.getUsage(signal);
-    await services.usage.applyUsageResponse(usage);
+    await services.usage.applyUsageResponse(usage, endedAnswerId);
   } catch (error) {
+    if (endedAnswerId !== undefined) {
+      await services.usage.endAnswer(endedAnswerId).catch(logFailure);
+    }
     const failure = describeFailure(error, services);
     const unreachable =
       failure.code === 'backend_unreachable' ||

@@ -64,9 +64,19 @@ export class UsageMirror {
     this.now = options.now ?? Date.now;
   }
 
-  /** Replaces the figures with a `GET /v1/usage` response. */
-  async applyUsageResponse(usage: UsageResponse): Promise<void> {
+  /**
+   * Replaces the figures with a `GET /v1/usage` response. It drops the
+   * estimate of `endedAnswerId`, an answer that ended without a usage event,
+   * in the same write, so the popup never shows a moment with neither.
+   */
+  async applyUsageResponse(
+    usage: UsageResponse,
+    endedAnswerId?: string,
+  ): Promise<void> {
     await this.load();
+    if (endedAnswerId !== undefined) {
+      this.live.delete(endedAnswerId);
+    }
     this.settled = {
       plan: usage.plan,
       allowance: usage.allowance,

@@ -133,6 +133,26 @@ describe('UsageMirror', () => {
     expect(figures?.remaining).toBe(1000);
   });
 
+  it('drops an estimate with the backend figures', async () => {
+    await mirror.applyUsageResponse(usageFigures({ used: 0, remaining: 1000 }));
+    await mirror.beginAnswer('answer-1', { tier: 'cheap', inputTokens: 50 });
+    await mirror.flush();
+    const remainingSeen: number[] = [];
+    fakeBrowser.storage.onChanged.addListener((changes) => {
+      const change = changes[USAGE_STORAGE_KEY];
+      const value = change?.newValue as { figures: { remaining: number } };
+      remainingSeen.push(value.figures.remaining);
+    });
+
+    await mirror.applyUsageResponse(
+      usageFigures({ used: 60, remaining: 940 }),
+      'answer-1',
+    );
+    await mirror.flush();
+    expect(remainingSeen).toEqual([940]);
+    expect((await readUsageSnapshot())?.figures?.liveTokens).toBe(0);
+  });
+
   it('never shows less than zero remaining', async () => {
     await mirror.applyUsageResponse(usageFigures({ used: 990, remaining: 10 }));
     await mirror.beginAnswer('answer-1', { tier: 'cheap', inputTokens: 50 });
