@@ -37,7 +37,7 @@ describe('side panel chat in Chromium', () => {
         OPENAI_API_KEY: 'test-openai-key',
         OPENAI_BASE_URL: provider.openaiBaseUrl,
         GEMINI_API_KEY: 'test-gemini-key',
-        GEMINI_BASE_URL: provider.openaiBaseUrl,
+        GEMINI_BASE_URL: provider.geminiBaseUrl,
       },
     });
     browser = await launchExtension({ extensionDir: inject('extensionDir') });
