@@ -8,7 +8,20 @@ import { formatTokens } from '../format';
 export function AnswerMeta({ message }: { message: MessageRecord }) {
   const answer = message.answer;
   if (!answer) {
-    return null;
+    // Kept in the page, hidden and empty, so scripts that read the meta of
+    // an answer that failed before its route find the element.
+    return (
+      <footer
+        hidden
+        data-testid="answer-meta"
+        data-tier=""
+        data-model=""
+        data-from-cache="false"
+        data-input-tokens=""
+        data-output-tokens=""
+        data-charged=""
+      />
+    );
   }
   const hasUsage = answer.outputTokens !== undefined;
 

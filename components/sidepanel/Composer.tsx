@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from 'react';
-import type { ChatMessage } from '@/lib/protocol';
+import { REQUEST_LIMITS, type ChatMessage } from '@/lib/protocol';
 import { debugLog } from '@/lib/extension/debug-log';
 import { requestQuestionPreview } from '@/lib/extension/runtime-client';
 import type { QuestionPreview } from '@/lib/extension/runtime-messages';
@@ -29,9 +29,10 @@ export function Composer({
   const [draft, setDraft] = useState('');
   const [preview, setPreview] = useState<QuestionPreview | undefined>();
   const trimmed = draft.trim();
+  const tooLong = trimmed.length > REQUEST_LIMITS.questionChars;
 
   useEffect(() => {
-    if (trimmed === '') {
+    if (trimmed === '' || tooLong) {
       return;
     }
     let current = true;
@@ -46,11 +47,11 @@ export function Composer({
       current = false;
       clearTimeout(timer);
     };
-  }, [trimmed, history]);
+  }, [trimmed, tooLong, history]);
 
   const send = (event?: FormEvent) => {
     event?.preventDefault();
-    if (trimmed === '' || streaming) {
+    if (trimmed === '' || tooLong || streaming) {
       return;
     }
     onSend(trimmed);
@@ -83,9 +84,7 @@ export function Composer({
       />
       <div className="composer__row">
         <p className="composer__preview" data-testid="question-preview">
-          {preview && trimmed !== ''
-            ? `About ${formatTokens(preview.inputTokens)} tokens in, likely the ${preview.tier} model: ${preview.reasons.join('; ')}.`
-            : 'Enter sends, Shift+Enter adds a line.'}
+          {describeDraft(trimmed, preview)}
         </p>
         {streaming ? (
           <button type="button" data-testid="stop" onClick={onStop}>
@@ -96,7 +95,7 @@ export function Composer({
             type="submit"
             className="primary"
             data-testid="send"
-            disabled={trimmed === ''}
+            disabled={trimmed === '' || tooLong}
           >
             Send
           </button>
@@ -104,4 +103,18 @@ export function Composer({
       </div>
     </form>
   );
+}
+
+/** Returns the line under the question box for the current draft. */
+function describeDraft(
+  draft: string,
+  preview: QuestionPreview | undefined,
+): string {
+  if (draft.length > REQUEST_LIMITS.questionChars) {
+    return `Too long: ${formatTokens(draft.length)} characters, and the limit is ${formatTokens(REQUEST_LIMITS.questionChars)}. Shorten the question.`;
+  }
+  if (draft !== '' && preview) {
+    return `About ${formatTokens(preview.inputTokens)} tokens in, likely the ${preview.tier} model: ${preview.reasons.join('; ')}.`;
+  }
+  return 'Enter sends, Shift+Enter adds a line.';
 }

@@ -1,5 +1,5 @@
 /**
- * The background's end of the side panel's chat port: it answers each
+ * The background's end of the side panel's chat port: it handles each
  * `ask`, aborts on `stop`, and aborts everything when the panel closes.
  */
 import {
@@ -47,7 +47,11 @@ export function serveChatPort(
     try {
       message = parsePanelMessage(value);
     } catch (error) {
-      post({ type: 'message-rejected', message: (error as Error).message });
+      post({
+        type: 'message-rejected',
+        answerId: readAnswerId(value),
+        message: (error as Error).message,
+      });
       return;
     }
 
@@ -91,4 +95,12 @@ export function serveChatPort(
       }
     },
   };
+}
+
+/** Reads a string `answerId` from a message that failed validation. */
+function readAnswerId(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !('answerId' in value)) {
+    return undefined;
+  }
+  return typeof value.answerId === 'string' ? value.answerId : undefined;
 }

@@ -113,6 +113,13 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
       }
       if (event.type === 'message-rejected') {
         set({ notice: event.message });
+        if (event.answerId !== undefined) {
+          updateMessage(event.answerId, (message) => ({
+            ...message,
+            status: 'error',
+            error: { code: 'extension_failed', message: event.message },
+          }));
+        }
         return;
       }
       applyAnswerEvent(event, updateMessage);

@@ -114,6 +114,8 @@ export const answerEventSchema = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('message-rejected'),
+    /** The rejected message's answer id, when it had a string one. */
+    answerId: z.string().optional(),
     /** Reason the background rejected a panel message. */
     message: z.string(),
   }),

@@ -18,6 +18,7 @@ import {
   type MessageRecord,
 } from '../../../lib/extension/database';
 import { UsageMirror } from '../../../lib/extension/usage-mirror';
+import { REQUEST_LIMITS } from '../../../lib/protocol';
 import { createPortPair } from './support/port-pair';
 import {
   DEFAULT_ANSWER_TEXT,
@@ -301,6 +302,22 @@ describe('chat store with the background', () => {
     const state = await waitForState(reopened, answerEnded);
     expect(state.conversationId).not.toBe(store.getState().conversationId);
     expect(state.messages[0]?.position).toBe(0);
+  });
+
+  it('fails an answer the background rejects', async () => {
+    const store = openPanel();
+    await store.getState().load();
+    await store.getState().ask('x'.repeat(REQUEST_LIMITS.questionChars + 1));
+
+    const state = await waitForState(store, answerEnded);
+    const answer = lastAnswer(state);
+    expect(answer?.status).toBe('error');
+    expect(answer?.error?.message).toMatch(
+      /^Invalid message from the side panel/,
+    );
+    expect(answer?.error?.message).toContain('question');
+    expect(state.notice).toBe(answer?.error?.message);
+    expect(server.chatRequests).toHaveLength(0);
   });
 
   it('ignores a blank question', async () => {
