@@ -1,8 +1,31 @@
 /**
  * The router: a pure function that decides whether a question goes to the
  * cheap or the premium tier, with a score and the reasons behind it.
+ *
+ * Multiple-choice questions and maths word problems are scored by logistic
+ * models trained on labelled prompts (lib/router-weights.ts, written by
+ * scripts/train-router.ts). Other questions are scored by the rules in
+ * lib/router-rules.ts. The conversation and the page context then shift
+ * the score of either.
  */
 import type { ChatMessage, PageContext, RouteDecision } from './protocol';
+import {
+  classifyPrompt,
+  collectQuestionFacts,
+  computeHandFeatures,
+  type HandFeatureName,
+  hashWordBuckets,
+  type PromptKind,
+  type QuestionFacts,
+} from './router-features';
+import {
+  applyKindModel,
+  type KindModelOutput,
+  sigmoid,
+  validateRouterWeights,
+} from './router-model';
+import { assessContext, assessGeneralQuestion } from './router-rules';
+import { ROUTER_WEIGHTS } from './router-weights';
 
 export interface RouteInput {
   question: string;
@@ -10,40 +33,214 @@ export interface RouteInput {
   pageContext?: PageContext;
 }
 
-/** Score at or above which a question goes to the premium tier. */
+/**
+ * Score at or above which a question goes to the premium tier. The trained
+ * models are calibrated so that this score is the threshold that kept 95%
+ * of premium-only accuracy on their training data.
+ */
 export const DEFAULT_PREMIUM_THRESHOLD = 0.5;
 
-const HARD_PATTERNS: ReadonlyArray<[RegExp, string]> = [
-  [/\b(prove|proof|derive|theorem)\b/i, 'asks for a proof or derivation'],
-  [/\b(implement|refactor|debug|algorithm|complexity)\b/i, 'asks for code'],
-  [/```|\bfunction\b|\bclass\b|=>/, 'contains code'],
-  [/\b(step by step|analy[sz]e|compare|trade-?offs?)\b/i, 'asks for analysis'],
-];
+validateRouterWeights(ROUTER_WEIGHTS);
+
+/** Smallest summed contribution to log(score) that earns a reason. */
+const REASON_MIN_CONTRIBUTION = 0.05;
+
+/** Reasons given beside the prompt kind for a trained model's decision. */
+const MAX_MODEL_REASONS = 2;
 
 /**
  * Routes a question to a tier. Returns a score between 0 and 1 (higher means
- * more likely to need premium) and human-readable reasons.
+ * more likely to need premium), the tier (premium when the score is at or
+ * above threshold) and reasons a person can read, most important first.
+ * Never throws on any string input.
  */
 export function routeQuestion(
   input: RouteInput,
   threshold = DEFAULT_PREMIUM_THRESHOLD,
 ): RouteDecision {
-  const reasons: string[] = [];
-  let score = Math.min(input.question.length / 2_000, 0.3);
+  const facts = collectQuestionFacts(input.question);
+  const kind = classifyPrompt(facts);
 
-  for (const [pattern, reason] of HARD_PATTERNS) {
-    if (pattern.test(input.question)) {
-      score += 0.3;
-      reasons.push(reason);
-    }
-  }
-  score = Math.min(score, 1);
-  if (reasons.length === 0) {
-    reasons.push('short, general question');
-  }
+  const question =
+    kind === 'general'
+      ? assessGeneralQuestion(facts)
+      : assessTrainedKind(kind, facts, threshold);
+  const context = assessContext(input.history ?? [], input.pageContext, facts);
+
+  const score = clampScore(sigmoid(question.logit + context.logit));
+  const tier = score >= threshold ? 'premium' : 'cheap';
   return {
-    tier: score >= threshold ? 'premium' : 'cheap',
+    tier,
     score,
-    reasons,
+    reasons: [...question.reasons, ...context.reasons],
   };
+}
+
+/** Scores a multiple-choice question or a maths word problem with its model. */
+function assessTrainedKind(
+  kind: Exclude<PromptKind, 'general'>,
+  facts: QuestionFacts,
+  threshold: number,
+): { logit: number; reasons: string[] } {
+  const model =
+    kind === 'multiple-choice'
+      ? ROUTER_WEIGHTS.multipleChoice
+      : ROUTER_WEIGHTS.mathsWordProblem;
+  const output = applyKindModel(
+    model,
+    computeHandFeatures(facts),
+    hashWordBuckets(facts.text),
+  );
+  const score = clampScore(output.score);
+  const isPremium = score >= threshold;
+
+  return {
+    logit: Math.log(score / (1 - score)),
+    reasons: [
+      describeKind(kind, facts, isPremium),
+      ...describeContributions(output, facts, isPremium),
+    ],
+  };
+}
+
+function describeKind(
+  kind: Exclude<PromptKind, 'general'>,
+  facts: QuestionFacts,
+  isPremium: boolean,
+): string {
+  if (kind === 'multiple-choice') {
+    return 'multiple-choice question';
+  }
+  const quantities = `${facts.quantities} quantities`;
+  return isPremium
+    ? `multi-step maths word problem (${quantities})`
+    : `simple maths word problem (${quantities})`;
+}
+
+/** Hand features grouped under one reason, with its wording both ways. */
+interface ReasonGroup {
+  features: readonly HandFeatureName[];
+  towardPremium: (facts: QuestionFacts) => string;
+  towardCheap: (facts: QuestionFacts) => string;
+}
+
+const REASON_GROUPS: readonly ReasonGroup[] = [
+  {
+    features: [
+      'logLength',
+      'logLengthSquared',
+      'logWords',
+      'logStemLength',
+      'logSentences',
+    ],
+    towardPremium: (facts) => `long question (${facts.words} words)`,
+    towardCheap: (facts) => `short question (${facts.words} words)`,
+  },
+  {
+    features: ['logNumbers', 'logDistinctNumbers', 'logMaxNumber'],
+    towardPremium: (facts) =>
+      `many or large numbers to track (${facts.numbers.length})`,
+    towardCheap: () => 'few numbers to track',
+  },
+  {
+    features: [
+      'numberWords',
+      'comparisons',
+      'units',
+      'distinctUnits',
+      'aggregates',
+      'conditions',
+      'percent',
+      'slashFraction',
+      'decimal',
+      'questionMarks',
+    ],
+    towardPremium: () => 'several reasoning steps (ratios, units, conditions)',
+    towardCheap: () => 'few reasoning steps',
+  },
+  {
+    features: ['money'],
+    towardPremium: () => 'not a plain money sum',
+    towardCheap: () => 'plain money arithmetic',
+  },
+  {
+    features: ['mathsNotation', 'codeSigns'],
+    towardPremium: () => 'formulas or code in the question',
+    towardCheap: () => 'no formulas or code',
+  },
+  {
+    features: [
+      'negation',
+      'statementPair',
+      'scenarioPair',
+      'romanNumerals',
+      'allOrNoneOfTheAbove',
+      'whichOfTheFollowing',
+    ],
+    towardPremium: () =>
+      'tricky format (negation, paired statements or combined options)',
+    towardCheap: () => 'plain question format',
+  },
+  {
+    features: [
+      'meanWordLength',
+      'longWordShare',
+      'capitalizedShare',
+      'quotation',
+      'firstPerson',
+    ],
+    towardPremium: () => 'dense technical wording',
+    towardCheap: () => 'plain wording',
+  },
+  {
+    features: [
+      'logMeanOptionLength',
+      'logMaxOptionLength',
+      'numericOptionShare',
+    ],
+    towardPremium: () => 'long or numeric answer options',
+    towardCheap: () => 'short answer options',
+  },
+];
+
+/**
+ * Names the groups of features that pushed the score most in the direction
+ * of the decision, strongest first, including the hashed words as a group.
+ */
+function describeContributions(
+  output: KindModelOutput,
+  facts: QuestionFacts,
+  isPremium: boolean,
+): string[] {
+  const direction = isPremium ? 1 : -1;
+  const candidates = REASON_GROUPS.map((group) => ({
+    weight: group.features.reduce(
+      (sum, feature) => sum + output.contributions[feature],
+      0,
+    ),
+    describe: isPremium ? group.towardPremium : group.towardCheap,
+  }));
+  candidates.push({
+    weight: output.wordContribution,
+    describe: () =>
+      isPremium
+        ? 'topic words the cheap model often gets wrong'
+        : 'topic words the cheap model usually handles',
+  });
+
+  return candidates
+    .filter(
+      (candidate) => candidate.weight * direction > REASON_MIN_CONTRIBUTION,
+    )
+    .sort((left, right) => (right.weight - left.weight) * direction)
+    .slice(0, MAX_MODEL_REASONS)
+    .map((candidate) => candidate.describe(facts));
+}
+
+/** Keeps a score inside (0, 1), so its logit stays finite. */
+function clampScore(score: number): number {
+  if (!Number.isFinite(score)) {
+    return 0.5;
+  }
+  return Math.min(1 - 1e-6, Math.max(1e-6, score));
 }
