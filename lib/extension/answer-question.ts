@@ -55,6 +55,7 @@ export async function answerQuestion(
   const { request, services, signal, emit } = options;
   const answerId = request.answerId;
   let outcome: AnswerOutcome = 'error';
+  let unreachable: AnswerFailure | undefined;
 
   try {
     const install = await services.client.ensureInstall(signal);
@@ -70,15 +71,21 @@ export async function answerQuestion(
     if (signal.aborted) {
       emit({ type: 'answer-stopped', answerId });
     } else {
-      emit({
-        type: 'answer-error',
-        answerId,
-        ...describeFailure(error, services),
-      });
+      const failure = describeFailure(error, services);
+      emit({ type: 'answer-error', answerId, ...failure });
+      if (isUnreachable(failure)) {
+        unreachable = failure;
+      }
     }
   } finally {
     if (outcome === 'cached') {
       await services.usage.endAnswer(answerId).catch(logFailure);
+    } else if (unreachable) {
+      // Asking again would only wait for the same failure.
+      await services.usage.endAnswer(answerId).catch(logFailure);
+      await services.usage
+        .markProblem('unreachable', unreachable.message)
+        .catch(logFailure);
     } else {
       await refreshUsage(services, { endedAnswerId: answerId });
     }
@@ -110,15 +117,21 @@ export async function refreshUsage(
       await services.usage.endAnswer(endedAnswerId).catch(logFailure);
     }
     const failure = describeFailure(error, services);
-    const unreachable =
-      failure.code === 'backend_unreachable' ||
-      failure.code === 'backend_timeout';
     await services.usage
-      .markProblem(unreachable ? 'unreachable' : 'failed', failure.message)
+      .markProblem(
+        isUnreachable(failure) ? 'unreachable' : 'failed',
+        failure.message,
+      )
       .catch(logFailure);
   }
   await services.usage.flush().catch(logFailure);
   return services.usage.snapshot();
+}
+
+function isUnreachable(failure: AnswerFailure): boolean {
+  return (
+    failure.code === 'backend_unreachable' || failure.code === 'backend_timeout'
+  );
 }
 
 /** Resolves the tier a request will be answered by, as the backend's router would. */

@@ -193,23 +193,11 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
           return;
         }
 
+        // The messages go into the state before any await, so a second
+        // ask in the same moment sees the first one streaming.
         const timestamp = now();
-        let conversationId = state.conversationId;
-        if (!conversationId) {
-          conversationId = createId();
-          await database.conversations.put({
-            id: conversationId,
-            title: text.slice(0, TITLE_CHARS),
-            createdAt: timestamp,
-            updatedAt: timestamp,
-          });
-          await writeCurrentConversation(conversationId);
-        } else {
-          await database.conversations.update(conversationId, {
-            updatedAt: timestamp,
-          });
-        }
-
+        const isNewConversation = state.conversationId === undefined;
+        const conversationId = state.conversationId ?? createId();
         const history = buildRequestHistory(state.messages);
         const position = state.messages.length;
         const questionRecord: MessageRecord = {
@@ -232,8 +220,22 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
         set({
           conversationId,
           notice: undefined,
-          messages: [...get().messages, questionRecord, answerRecord],
+          messages: [...state.messages, questionRecord, answerRecord],
         });
+
+        if (isNewConversation) {
+          await database.conversations.put({
+            id: conversationId,
+            title: text.slice(0, TITLE_CHARS),
+            createdAt: timestamp,
+            updatedAt: timestamp,
+          });
+          await writeCurrentConversation(conversationId);
+        } else {
+          await database.conversations.update(conversationId, {
+            updatedAt: timestamp,
+          });
+        }
         await database.messages.bulkPut([questionRecord, answerRecord]);
 
         const sent = post({

@@ -320,6 +320,22 @@ describe('chat store with the background', () => {
     expect(server.chatRequests).toHaveLength(0);
   });
 
+  it('ignores a second ask while one streams', async () => {
+    const store = openPanel();
+    await store.getState().load();
+    await Promise.all([
+      store.getState().ask(QUESTION),
+      store.getState().ask('And of Spain?'),
+    ]);
+
+    const state = await waitForState(store, answerEnded);
+    expect(state.messages.map((message) => message.text)).toEqual([
+      QUESTION,
+      DEFAULT_ANSWER_TEXT,
+    ]);
+    expect(server.chatRequests).toHaveLength(1);
+  });
+
   it('ignores a blank question', async () => {
     const store = openPanel();
     await store.getState().load();
