@@ -62,7 +62,7 @@ export function AnswerMeta({ message }: { message: MessageRecord }) {
       </p>
       {answer.reasons.length > 0 && (
         <p className="answer__reasons" data-testid="answer-reasons">
-          Sent to the {answer.tier} model: {answer.reasons.join('; ')}.
+          Routed to the {answer.tier} model: {answer.reasons.join('; ')}.
         </p>
       )}
     </footer>
