@@ -189,7 +189,7 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
       'quotation',
       'firstPerson',
     ],
-    towardPremium: () => 'dense technical wording',
+    towardPremium: () => 'wording with many long words or names',
     towardCheap: () => 'plain wording',
   },
   {
