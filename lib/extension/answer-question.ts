@@ -15,15 +15,29 @@ import { describeError } from './error-messages';
 import type { InstallRecord } from './install-store';
 import type { AnswerEvent, AskMessage } from './port-messages';
 import { readRouteModels, rememberRouteModel } from './route-models';
+import { recordAnsweredQuestion } from './question-stats';
+import { readSettings, resolveRequestedTier, type Settings } from './settings';
 import type { UsageMirror } from './usage-mirror';
 import type { UsageSnapshot } from './usage-snapshot';
+
+/** Scores how alike two questions are, for near-duplicate offers. */
+export interface QuestionSimilarity {
+  /** Similarity between 0 and 1. */
+  score(a: string, b: string): number;
+  /** Whether a score is high enough to offer the earlier answer. */
+  isSimilar(score: number): boolean;
+}
 
 /** Services the background uses to answer questions. */
 export interface AnswerServices {
   client: BackendClient;
   cache: AnswerCache;
   usage: UsageMirror;
+  /** Near-duplicate offers are made only when this is set. */
+  similarity?: QuestionSimilarity;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface AnswerQuestionOptions {
   request: AskMessage;
@@ -58,14 +72,30 @@ export async function answerQuestion(
   let unreachable: AnswerFailure | undefined;
 
   try {
+    const settings = await readSettings();
+    services.cache.configure({
+      maxAgeMs: settings.cacheMaxAgeDays * DAY_MS,
+      maxBytes: settings.cacheMaxBytes,
+    });
+    const resolved = applyRoutingPreference(request, settings);
     const install = await services.client.ensureInstall(signal);
-    const cached = await lookUpCachedAnswer(request, install, services.cache);
-    if (cached) {
-      replayCachedAnswer(answerId, cached, emit);
-      outcome = 'cached';
-      return outcome;
+    if (settings.cacheEnabled) {
+      const cached = await lookUpCachedAnswer(resolved, install, services);
+      if (cached) {
+        replayCachedAnswer(answerId, cached, emit);
+        outcome = 'cached';
+        return outcome;
+      }
+      if (await offerSimilarAnswer(resolved, install, services, emit)) {
+        outcome = 'cached';
+        return outcome;
+      }
     }
-    outcome = await streamAnswer(options, install);
+    outcome = await streamAnswer(
+      { ...options, request: resolved },
+      install,
+      settings,
+    );
   } catch (error) {
     outcome = signal.aborted ? 'stopped' : 'error';
     if (signal.aborted) {
@@ -134,20 +164,55 @@ function isUnreachable(failure: AnswerFailure): boolean {
   );
 }
 
+/** Replaces an `auto` tier with the one the user's routing preference asks for. */
+function applyRoutingPreference(
+  request: AskMessage,
+  settings: Settings,
+): AskMessage {
+  const routerScore = routeQuestion({
+    question: request.question,
+    history: request.history,
+    pageContext: request.pageContext,
+  }).score;
+  return {
+    ...request,
+    tier: resolveRequestedTier({
+      requested: request.tier,
+      preference: settings.routing,
+      routerScore,
+    }),
+  };
+}
+
 /** Resolves the tier a request will be answered by, as the backend's router would. */
 function resolveTier(request: AskMessage): Tier {
   if (request.tier !== 'auto') {
     return request.tier;
   }
-  return routeQuestion({ question: request.question, history: request.history })
-    .tier;
+  return routeQuestion({
+    question: request.question,
+    history: request.history,
+    pageContext: request.pageContext,
+  }).tier;
+}
+
+/** Returns whether a question has no history and no page context. */
+function isContextFree(request: AskMessage): boolean {
+  return request.history.length === 0 && request.pageContext === undefined;
 }
 
 async function lookUpCachedAnswer(
   request: AskMessage,
   install: InstallRecord,
-  cache: AnswerCache,
+  services: AnswerServices,
 ): Promise<CachedAnswerRecord | undefined> {
+  if (request.similarKey !== undefined) {
+    const chosen = await services.cache.use(request.similarKey);
+    // An offered entry of another install is never served.
+    if (chosen && chosen.installId === install.installId) {
+      return chosen;
+    }
+  }
   const tier = resolveTier(request);
   const models = await readRouteModels();
   const histories = listLookupHistories(request.question, request.history);
@@ -157,12 +222,47 @@ async function lookUpCachedAnswer(
         installId: install.installId,
         question: request.question,
         history,
+        pageContext: request.pageContext,
         tier,
         model: models[tier],
       }),
     ),
   );
-  return cache.lookup(keys);
+  return services.cache.lookup(keys);
+}
+
+/**
+ * Offers the cached answer of a similar earlier question, when the request
+ * allows it and has no context that the earlier answer lacked. Returns
+ * whether an offer was emitted; the answer then ends until the user picks.
+ */
+async function offerSimilarAnswer(
+  request: AskMessage,
+  install: InstallRecord,
+  services: AnswerServices,
+  emit: (event: AnswerEvent) => void,
+): Promise<boolean> {
+  const similarity = services.similarity;
+  if (!similarity || !request.offerSimilar || !isContextFree(request)) {
+    return false;
+  }
+  const similar = await services.cache.findSimilar({
+    installId: install.installId,
+    question: request.question,
+    score: (a, b) => similarity.score(a, b),
+    isSimilar: (score) => similarity.isSimilar(score),
+  });
+  if (!similar) {
+    return false;
+  }
+  emit({
+    type: 'answer-similar',
+    answerId: request.answerId,
+    question: similar.entry.question,
+    cacheKey: similar.entry.key,
+    score: Math.min(1, Math.max(0, similar.score)),
+  });
+  return true;
 }
 
 function replayCachedAnswer(
@@ -201,6 +301,7 @@ function replayCachedAnswer(
 async function streamAnswer(
   options: AnswerQuestionOptions,
   install: InstallRecord,
+  settings: Settings,
 ): Promise<AnswerOutcome> {
   const { request, services, signal, emit } = options;
   const answerId = request.answerId;
@@ -213,6 +314,7 @@ async function streamAnswer(
       requestId: answerId,
       question: request.question,
       history: request.history,
+      pageContext: request.pageContext,
       tier: request.tier,
     },
     signal,
@@ -258,10 +360,13 @@ async function streamAnswer(
           fromCache: route?.fromCache ?? false,
         });
         await services.usage.settleAnswer(answerId, usage).catch(logFailure);
+        if (!route?.fromCache) {
+          await recordAnsweredQuestion(usage.charged).catch(logFailure);
+        }
         break;
 
       case 'done':
-        if (route && !signal.aborted) {
+        if (route && !signal.aborted && settings.cacheEnabled) {
           await storeAnswer({
             request,
             install,
@@ -315,6 +420,7 @@ async function storeAnswer(answer: {
     installId: install.installId,
     question: request.question,
     history: request.history,
+    pageContext: request.pageContext,
     tier: route.tier,
     model: route.model,
   });
@@ -332,6 +438,7 @@ async function storeAnswer(answer: {
       inputTokens: usage?.inputTokens ?? route.inputTokens,
       outputTokens: usage?.outputTokens ?? 0,
       charged: usage?.charged ?? 0,
+      contextFree: isContextFree(request),
     })
     .catch((error: unknown) => {
       logFailure(error);

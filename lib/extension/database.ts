@@ -4,7 +4,7 @@
  * pages share it, because they share the extension's origin.
  */
 import { Dexie, type Table } from 'dexie';
-import type { ErrorCode, Tier } from '../protocol';
+import type { ErrorCode, RequestedTier, Tier } from '../protocol';
 
 /** Name of the IndexedDB database. */
 export const DATABASE_NAME = 'tokenwise';
@@ -30,6 +30,26 @@ export interface CachedAnswerRecord {
   createdAt: number;
   lastUsedAt: number;
   hitCount: number;
+  /** The question as first asked, shown when a similar question is offered it. */
+  question: string;
+  /**
+   * True when the answer had no conversation before it and no page context,
+   * so it may be offered for a similar question in any conversation.
+   */
+  contextFree: boolean;
+  /** Approximate size of the entry in bytes, for the size cap. */
+  bytes: number;
+}
+
+/** Running totals of the answer cache, in the `counters` table. */
+export interface CacheCountersRecord {
+  id: 'cache';
+  /** Answers served from the cache. */
+  hits: number;
+  /** Allowance tokens the original answers of those hits cost. */
+  tokensSaved: number;
+  /** Sum of `bytes` over all entries. */
+  bytes: number;
 }
 
 export interface ConversationRecord {
@@ -45,6 +65,7 @@ export const ANSWER_STATUSES = [
   'done',
   'error',
   'stopped',
+  'offered',
 ] as const;
 export type AnswerStatus = (typeof ANSWER_STATUSES)[number];
 
@@ -93,6 +114,12 @@ export interface MessageRecord {
   createdAt: number;
   /** Answers only. */
   status?: AnswerStatus;
+  /** The tier the question was sent with: `premium` when the user asked for it. */
+  requestedTier?: RequestedTier;
+  /** Title and address of the page a question was about; questions only. */
+  page?: { title: string; url: string; tokens: number };
+  /** An earlier answer offered for a similar question; `offered` answers only. */
+  offer?: { question: string; cacheKey: string; score: number };
   answer?: AnswerDetails;
   error?: AnswerError;
 }
@@ -102,6 +129,7 @@ export class TokenwiseDatabase extends Dexie {
   answers!: Table<CachedAnswerRecord, string>;
   conversations!: Table<ConversationRecord, string>;
   messages!: Table<MessageRecord, string>;
+  counters!: Table<CacheCountersRecord, string>;
 
   constructor(name = DATABASE_NAME) {
     super(name);
@@ -110,6 +138,16 @@ export class TokenwiseDatabase extends Dexie {
       conversations: 'id, updatedAt',
       messages: 'id, conversationId, [conversationId+position]',
     });
+    // Version 2 adds sizes for the LRU cap and the near-duplicate lookup.
+    // Entries of version 1 lack the fields that lookup needs, so they go.
+    this.version(2)
+      .stores({
+        answers: 'key, installId, createdAt, lastUsedAt',
+        counters: 'id',
+      })
+      .upgrade(async (transaction) => {
+        await transaction.table('answers').clear();
+      });
   }
 }
 

@@ -8,6 +8,7 @@ import {
   REQUEST_LIMITS,
   chatMessageSchema,
   errorCodeSchema,
+  pageContextSchema,
   requestedTierSchema,
   tierSchema,
 } from '../protocol';
@@ -39,6 +40,15 @@ export const askMessageSchema = z.object({
     .max(REQUEST_LIMITS.historyMessages)
     .default([]),
   tier: requestedTierSchema.default('auto'),
+  /** Readable text of a page the question is about. */
+  pageContext: pageContextSchema.optional(),
+  /**
+   * Whether the background may offer a cached answer to a similar question
+   * instead of answering; false for "Ask anyway".
+   */
+  offerSimilar: z.boolean().default(true),
+  /** Cache key of an offered answer the user chose to use. */
+  similarKey: z.string().max(200).optional(),
 });
 export type AskMessage = z.output<typeof askMessageSchema>;
 
@@ -111,6 +121,17 @@ export const answerEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('answer-stopped'),
     answerId,
+  }),
+  z.object({
+    /** No exact hit, but a similar question was answered before. */
+    type: z.literal('answer-similar'),
+    answerId,
+    /** The earlier question, as it was asked. */
+    question: z.string(),
+    /** Cache key to send back as `similarKey` to use the earlier answer. */
+    cacheKey: z.string(),
+    /** Similarity between 0 and 1. */
+    score: z.number().min(0).max(1),
   }),
   z.object({
     type: z.literal('message-rejected'),

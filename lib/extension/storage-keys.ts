@@ -17,3 +17,15 @@ export const CURRENT_CONVERSATION_STORAGE_KEY = 'current-conversation';
 
 /** `true` turns on the extension's debug logging. */
 export const DEBUG_STORAGE_KEY = 'debug';
+
+/** The options page's settings; see settings.ts for their shape. */
+export const SETTINGS_STORAGE_KEY = 'settings';
+
+/** Answer cache counters: `{ hits, tokensSaved }`. */
+export const CACHE_STATS_STORAGE_KEY = 'cache-stats';
+
+/** Questions answered and allowance tokens charged this period, for the HUD. */
+export const QUESTION_STATS_STORAGE_KEY = 'question-stats';
+
+/** Text from the context menu waiting for the side panel: `{ text, createdAt }`. */
+export const PENDING_SELECTION_STORAGE_KEY = 'pending-selection';

@@ -138,3 +138,198 @@ describe('isCompleteFinishReason', () => {
     expect(isCompleteFinishReason(finishReason)).toBe(complete);
   });
 });
+
+describe('AnswerCache size cap', () => {
+  let database: TokenwiseDatabase;
+  let now: number;
+
+  beforeEach(() => {
+    database = new TokenwiseDatabase(`test-${randomUUID()}`);
+    now = Date.parse('2026-01-10T12:00:00Z');
+  });
+
+  afterEach(async () => {
+    await database.delete();
+  });
+
+  it('evicts the least recently used entry', async () => {
+    const probe = new AnswerCache(database, { now: () => now });
+    await probe.store(finishedAnswer({ key: 'probe' }));
+    const entryBytes = (await probe.stats()).bytes;
+    await probe.clear();
+
+    const cache = new AnswerCache(database, {
+      now: () => now,
+      maxBytes: entryBytes * 2 + entryBytes / 2,
+    });
+    await cache.store(finishedAnswer({ key: 'a' }));
+    now += 1;
+    await cache.store(finishedAnswer({ key: 'b' }));
+    now += 1;
+    // Using "a" makes "b" the least recently used.
+    await cache.lookup(['a']);
+    now += 1;
+    await cache.store(finishedAnswer({ key: 'c' }));
+
+    expect(await database.answers.get('a')).toBeDefined();
+    expect(await database.answers.get('b')).toBeUndefined();
+    expect(await database.answers.get('c')).toBeDefined();
+    const stats = await cache.stats();
+    expect(stats.entries).toBe(2);
+    expect(stats.bytes).toBeLessThanOrEqual(entryBytes * 2.5);
+  });
+
+  it('keeps the byte total equal to the entries', async () => {
+    const cache = new AnswerCache(database, { now: () => now });
+    await cache.store(finishedAnswer({ key: 'a', text: 'x'.repeat(1000) }));
+    await cache.store(finishedAnswer({ key: 'b' }));
+    await cache.store(finishedAnswer({ key: 'a', text: 'short' }));
+
+    const entries = await database.answers.toArray();
+    const sum = entries.reduce((total, entry) => total + entry.bytes, 0);
+    expect((await cache.stats()).bytes).toBe(sum);
+  });
+
+  it('rejects an entry larger than the cap', async () => {
+    const cache = new AnswerCache(database, { now: () => now, maxBytes: 100 });
+    expect(await cache.store(finishedAnswer())).toBe(false);
+    expect(await cache.count()).toBe(0);
+  });
+
+  it('applies a smaller cap from configure', async () => {
+    const cache = new AnswerCache(database, { now: () => now });
+    await cache.store(finishedAnswer({ key: 'a' }));
+    now += 1;
+    await cache.store(finishedAnswer({ key: 'b' }));
+    const { bytes } = await cache.stats();
+
+    cache.configure({ maxBytes: Math.ceil(bytes * 0.75) });
+    now += 1;
+    await cache.store(finishedAnswer({ key: 'c' }));
+
+    expect(await database.answers.get('a')).toBeUndefined();
+    expect(await cache.count()).toBe(1);
+  });
+
+  it('applies a shorter age from configure', async () => {
+    const cache = new AnswerCache(database, { now: () => now });
+    await cache.store(finishedAnswer());
+    now += 2 * 60 * 60 * 1000;
+    cache.configure({ maxAgeMs: 60 * 60 * 1000 });
+    expect(await cache.lookup(['key-1'])).toBeUndefined();
+  });
+});
+
+describe('AnswerCache stats', () => {
+  let database: TokenwiseDatabase;
+  let cache: AnswerCache;
+
+  beforeEach(() => {
+    database = new TokenwiseDatabase(`test-${randomUUID()}`);
+    cache = new AnswerCache(database);
+  });
+
+  afterEach(async () => {
+    await database.delete();
+  });
+
+  it('counts hits and tokens saved', async () => {
+    await cache.store(finishedAnswer({ charged: 40 }));
+    await cache.lookup(['key-1']);
+    await cache.lookup(['key-1']);
+    await cache.lookup(['missing']);
+
+    const stats = await cache.stats();
+    expect(stats.hits).toBe(2);
+    expect(stats.tokensSaved).toBe(80);
+    expect(stats.entries).toBe(1);
+    expect(stats.bytes).toBeGreaterThan(0);
+  });
+
+  it('resets everything on clear', async () => {
+    await cache.store(finishedAnswer());
+    await cache.lookup(['key-1']);
+    await cache.clear();
+    expect(await cache.stats()).toEqual({
+      entries: 0,
+      bytes: 0,
+      hits: 0,
+      tokensSaved: 0,
+    });
+  });
+});
+
+describe('AnswerCache.findSimilar', () => {
+  let database: TokenwiseDatabase;
+  let cache: AnswerCache;
+  const sameFirstWord = (a: string, b: string) =>
+    a.split(' ')[0] === b.split(' ')[0] ? 0.9 : 0.1;
+  const aboveHalf = (score: number) => score >= 0.5;
+
+  beforeEach(() => {
+    database = new TokenwiseDatabase(`test-${randomUUID()}`);
+    cache = new AnswerCache(database);
+  });
+
+  afterEach(async () => {
+    await database.delete();
+  });
+
+  it('offers a context-free entry of the same install', async () => {
+    await cache.store(
+      finishedAnswer({ question: 'Paris facts', contextFree: true }),
+    );
+    const similar = await cache.findSimilar({
+      installId: 'install-1',
+      question: 'Paris population',
+      score: sameFirstWord,
+      isSimilar: aboveHalf,
+    });
+    expect(similar?.entry.question).toBe('Paris facts');
+    expect(similar?.score).toBe(0.9);
+  });
+
+  it.each([
+    ['another install', { installId: 'install-2', contextFree: true }],
+    ['an entry with context', { contextFree: false }],
+  ])('never offers %s', async (_name, overrides) => {
+    await cache.store(
+      finishedAnswer({ question: 'Paris facts', ...overrides }),
+    );
+    const similar = await cache.findSimilar({
+      installId: 'install-1',
+      question: 'Paris population',
+      score: sameFirstWord,
+      isSimilar: aboveHalf,
+    });
+    expect(similar).toBeUndefined();
+  });
+
+  it('offers nothing below the threshold', async () => {
+    await cache.store(
+      finishedAnswer({ question: 'Berlin facts', contextFree: true }),
+    );
+    const similar = await cache.findSimilar({
+      installId: 'install-1',
+      question: 'Paris population',
+      score: sameFirstWord,
+      isSimilar: aboveHalf,
+    });
+    expect(similar).toBeUndefined();
+  });
+
+  it('counts a hit only when the offer is used', async () => {
+    await cache.store(
+      finishedAnswer({ question: 'Paris facts', contextFree: true }),
+    );
+    await cache.findSimilar({
+      installId: 'install-1',
+      question: 'Paris population',
+      score: sameFirstWord,
+      isSimilar: aboveHalf,
+    });
+    expect((await cache.stats()).hits).toBe(0);
+    expect((await cache.use('key-1'))?.text).toBe('Paris.');
+    expect((await cache.stats()).hits).toBe(1);
+  });
+});

@@ -12,7 +12,9 @@ import type {
   AnswerEvent,
   AskMessage,
 } from '../../../lib/extension/port-messages';
+import { readQuestionStats } from '../../../lib/extension/question-stats';
 import { readRouteModels } from '../../../lib/extension/route-models';
+import { updateSettings } from '../../../lib/extension/settings';
 import { UsageMirror } from '../../../lib/extension/usage-mirror';
 import { readUsageSnapshot } from '../../../lib/extension/usage-snapshot';
 import type { ChatMessage } from '../../../lib/protocol';
@@ -35,6 +37,7 @@ function askMessage(overrides: Partial<AskMessage> = {}): AskMessage {
     question: QUESTION,
     history: [],
     tier: 'auto',
+    offerSimilar: true,
     ...overrides,
   };
 }
@@ -214,6 +217,128 @@ describe('answerQuestion', () => {
     const { outcome } = await ask();
     expect(outcome).toBe('done');
     expect(server.chatRequests).toHaveLength(3);
+  });
+
+  it('sends premium when the user asks for it', async () => {
+    await ask({ tier: 'premium' });
+    expect(server.chatRequests[0]?.body.tier).toBe('premium');
+  });
+
+  it('sends cheap under the always-cheap preference', async () => {
+    await updateSettings({ routing: 'cheap' });
+    await ask();
+    expect(server.chatRequests[0]?.body.tier).toBe('cheap');
+  });
+
+  it('lets a premium request beat the cheap preference', async () => {
+    await updateSettings({ routing: 'cheap' });
+    await ask({ tier: 'premium' });
+    expect(server.chatRequests[0]?.body.tier).toBe('premium');
+  });
+
+  it('neither reads nor fills a disabled cache', async () => {
+    await ask();
+    await updateSettings({ cacheEnabled: false });
+    const { outcome } = await ask();
+
+    expect(outcome).toBe('done');
+    expect(server.chatRequests).toHaveLength(2);
+    expect(await services.cache.count()).toBe(1);
+  });
+
+  it('sends the page context and keys the cache by it', async () => {
+    const pageContext = {
+      title: 'Paris',
+      url: 'http://127.0.0.1/paris',
+      text: 'Paris is a city.',
+    };
+    await ask({ pageContext });
+    expect(server.chatRequests[0]?.body.pageContext).toEqual(pageContext);
+
+    const other = await ask({
+      pageContext: { ...pageContext, text: 'Paris is a river.' },
+    });
+    expect(other.outcome).toBe('done');
+    const plain = await ask();
+    expect(plain.outcome).toBe('done');
+    expect(server.chatRequests).toHaveLength(3);
+  });
+
+  it('counts answered questions for the average', async () => {
+    server.usage = usageFigures({ used: 28, remaining: 972 });
+    await ask();
+    await ask({ question: 'Name a river in Paris.' });
+    await ask();
+
+    const stats = await readQuestionStats();
+    expect(stats.questions).toBe(2);
+    expect(stats.charged).toBeGreaterThan(0);
+  });
+
+  it('offers a similar earlier answer', async () => {
+    services.similarity = {
+      score: (a, b) => (a.includes('France') && b.includes('France') ? 0.9 : 0),
+      isSimilar: (score) => score >= 0.5,
+    };
+    await ask();
+    const { outcome, events } = await ask({
+      question: 'Which city is the capital of France?',
+    });
+
+    expect(outcome).toBe('cached');
+    expect(server.chatRequests).toHaveLength(1);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'answer-similar',
+      question: QUESTION,
+      score: 0.9,
+    });
+  });
+
+  it('serves an offered answer the user takes', async () => {
+    services.similarity = {
+      score: () => 0.9,
+      isSimilar: () => true,
+    };
+    await ask();
+    const offer = await ask({ question: 'Capital of France, please?' });
+    const offered = offer.events[0];
+    if (offered?.type !== 'answer-similar') {
+      throw new Error('expected an offer');
+    }
+
+    const taken = await ask({
+      question: 'Capital of France, please?',
+      similarKey: offered.cacheKey,
+    });
+    expect(taken.outcome).toBe('cached');
+    expect(textOf(taken.events)).toBe(DEFAULT_ANSWER_TEXT);
+    expect(server.chatRequests).toHaveLength(1);
+    expect((await services.cache.stats()).hits).toBe(1);
+  });
+
+  it('asks anyway without an offer', async () => {
+    services.similarity = { score: () => 0.9, isSimilar: () => true };
+    await ask();
+    const { outcome } = await ask({
+      question: 'Capital of France, please?',
+      offerSimilar: false,
+    });
+    expect(outcome).toBe('done');
+    expect(server.chatRequests).toHaveLength(2);
+  });
+
+  it('never offers an answer to a follow-up', async () => {
+    services.similarity = { score: () => 0.9, isSimilar: () => true };
+    await ask();
+    const { outcome } = await ask({
+      question: 'And the second one?',
+      history: [
+        { role: 'user', content: 'Name two rivers.' },
+        { role: 'assistant', content: 'Seine and Loire.' },
+      ],
+    });
+    expect(outcome).toBe('done');
   });
 
   it('sends the request id and history', async () => {

@@ -48,6 +48,7 @@ describe('parsePanelMessage', () => {
       ...ask(),
       history: [],
       tier: 'auto',
+      offerSimilar: true,
     });
   });
 
