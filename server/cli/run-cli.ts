@@ -22,13 +22,6 @@ export const EXIT_SUCCESS = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-/** The signature of `runRouteCommand` in server/commands/route.ts. */
-type RunRouteCommand = (options: {
-  args: string[];
-  input: NodeJS.ReadableStream;
-  output: NodeJS.WritableStream;
-}) => Promise<number>;
-
 /** Runs the command line with its arguments (without node and the script) and returns the exit code. */
 export async function runCli(args: string[], io: CliIo): Promise<number> {
   const [command, ...rest] = args;
@@ -121,29 +114,7 @@ async function runServe(args: string[], io: CliIo): Promise<number> {
 }
 
 async function runRoute(args: string[], io: CliIo): Promise<number> {
-  // The path is a variable so that type checking does not need the module.
-  const modulePath = '../commands/route';
-  let routeModule: { runRouteCommand?: RunRouteCommand };
-  try {
-    routeModule = (await import(modulePath)) as typeof routeModule;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') {
-      throw error;
-    }
-    io.stderr.write(
-      `tokenwise route: server/commands/route.ts is missing from this installation (${(error as Error).message}).\n`,
-    );
-    return EXIT_FAILURE;
-  }
-  if (typeof routeModule.runRouteCommand !== 'function') {
-    io.stderr.write(
-      'tokenwise route: server/commands/route.ts does not export runRouteCommand.\n',
-    );
-    return EXIT_FAILURE;
-  }
-  return routeModule.runRouteCommand({
-    args,
-    input: io.stdin,
-    output: io.stdout,
-  });
+  // Imported on demand, so `serve` does not load the router's code.
+  const { runRouteCommand } = await import('../commands/route');
+  return runRouteCommand({ args, input: io.stdin, output: io.stdout });
 }
