@@ -6,8 +6,16 @@
 import { Dexie } from 'dexie';
 import { browser } from 'wxt/browser';
 import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { PageContext } from '../protocol';
 import type { ChatPort } from './chat-port';
 import { buildRequestHistory } from './conversation-history';
+import {
+  TITLE_CHARS,
+  deleteConversation,
+  listConversations,
+  pruneConversations,
+  renameConversation,
+} from './conversations';
 import type {
   AnswerError,
   ConversationRecord,
@@ -21,10 +29,16 @@ import {
   type AnswerEvent,
   type PanelMessageInput,
 } from './port-messages';
+import { readSettings } from './settings';
 import { CURRENT_CONVERSATION_STORAGE_KEY } from './storage-keys';
 
-/** Maximum characters of a conversation title, taken from the first question. */
-const TITLE_CHARS = 80;
+/** Options of one question. */
+export interface AskOptions {
+  /** `premium` asks for the premium model for this question only. */
+  tier?: 'premium';
+  /** The page the question is about, with its estimated tokens. */
+  page?: PageContext & { tokens: number };
+}
 
 export interface ChatState {
   /** `loading` until the stored conversation is read. */
@@ -32,6 +46,8 @@ export interface ChatState {
   conversationId: string | undefined;
   /** Messages of the current conversation, in order. */
   messages: MessageRecord[];
+  /** All conversations, most recently updated first. */
+  conversations: ConversationRecord[];
   /** A sentence about a failure outside any one answer. */
   notice: string | undefined;
 }
@@ -40,7 +56,18 @@ export interface ChatActions {
   /** Loads the latest conversation; answers left streaming become stopped. */
   load(): Promise<void>;
   /** Sends a question; ignored when empty or while an answer streams. */
-  ask(question: string): Promise<void>;
+  ask(question: string, options?: AskOptions): Promise<void>;
+  /** Asks an answered question again on the premium model, in place. */
+  retryWithPremium(answerId: string): Promise<void>;
+  /** Takes the earlier answer offered for a similar question. */
+  useOffer(answerId: string): Promise<void>;
+  /** Declines an offered earlier answer and asks the backend. */
+  askAnyway(answerId: string): Promise<void>;
+  /** Shows another conversation. */
+  switchConversation(conversationId: string): Promise<void>;
+  renameConversation(conversationId: string, title: string): Promise<void>;
+  /** Deletes a conversation; deleting the current one starts a new chat. */
+  deleteConversation(conversationId: string): Promise<void>;
   /** Sends a stop request for the streaming answer to the background. */
   stop(): void;
   /** Starts an empty conversation. */
@@ -158,13 +185,103 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
       }
     };
 
+    const refreshConversations = async () => {
+      set({ conversations: await listConversations(database) });
+    };
+
+    /**
+     * Replaces an answer with an empty streaming one at the same place, on
+     * another tier when given. The new answer gets a new id, because the
+     * background may still be finishing the old one. Returns the new id, or
+     * undefined while another answer streams.
+     */
+    const restartAnswer = (
+      answerId: string,
+      tier?: 'premium',
+    ): string | undefined => {
+      const messages = get().messages;
+      const previous = messages.find((message) => message.id === answerId);
+      if (!previous || messages.some(isStreaming)) {
+        return undefined;
+      }
+      const restarted: MessageRecord = {
+        id: createId(),
+        conversationId: previous.conversationId,
+        position: previous.position,
+        role: 'assistant',
+        text: '',
+        createdAt: now(),
+        status: 'streaming',
+        requestedTier: tier ?? previous.requestedTier,
+      };
+      set({
+        messages: messages.map((message) =>
+          message.id === answerId ? restarted : message,
+        ),
+      });
+      saver.save(restarted);
+      database.messages.delete(answerId).catch((error: unknown) =>
+        debugLog('chat', 'deleting an answer failed', {
+          error: String(error),
+        }),
+      );
+      return restarted.id;
+    };
+
+    /**
+     * Posts an `ask` for a streaming answer record: its question is the
+     * message before it, and the history is everything before that.
+     */
+    const sendAsk = (
+      answerId: string,
+      extra: { offerSimilar?: boolean; similarKey?: string },
+    ) => {
+      const messages = get().messages;
+      const index = messages.findIndex((message) => message.id === answerId);
+      const answer = messages[index];
+      const question = messages[index - 1];
+      if (!answer || !isStreaming(answer) || question?.role !== 'user') {
+        return;
+      }
+      const page = question.page;
+      const sent = post({
+        type: 'ask',
+        answerId,
+        conversationId: answer.conversationId,
+        question: question.text,
+        history: buildRequestHistory(messages.slice(0, index - 1)),
+        tier: answer.requestedTier ?? 'auto',
+        pageContext: page
+          ? { title: page.title, url: page.url, text: page.text }
+          : undefined,
+        ...extra,
+      });
+      if (!sent) {
+        failStreamingAnswers({
+          code: 'background_disconnected',
+          message: describeError(
+            { code: 'background_disconnected' },
+            { backendUrl: options.backendUrl },
+          ),
+        });
+      }
+    };
+
     return {
       phase: 'loading',
       conversationId: undefined,
       messages: [],
+      conversations: [],
       notice: undefined,
 
       async load() {
+        const settings = await readSettings();
+        await pruneConversations(
+          database,
+          settings.historyRetentionDays,
+          now(),
+        );
+        await refreshConversations();
         const conversation = await findCurrentConversation(database);
         if (!conversation) {
           set({ phase: 'ready', conversationId: undefined, messages: [] });
@@ -186,7 +303,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
         });
       },
 
-      async ask(question) {
+      async ask(question, askOptions = {}) {
         const text = question.trim();
         const state = get();
         if (text === '' || state.messages.some(isStreaming)) {
@@ -198,7 +315,6 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
         const timestamp = now();
         const isNewConversation = state.conversationId === undefined;
         const conversationId = state.conversationId ?? createId();
-        const history = buildRequestHistory(state.messages);
         const position = state.messages.length;
         const questionRecord: MessageRecord = {
           id: createId(),
@@ -207,6 +323,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
           role: 'user',
           text,
           createdAt: timestamp,
+          page: askOptions.page,
         };
         const answerRecord: MessageRecord = {
           id: createId(),
@@ -216,6 +333,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
           text: '',
           createdAt: timestamp,
           status: 'streaming',
+          requestedTier: askOptions.tier ?? 'auto',
         };
         set({
           conversationId,
@@ -237,24 +355,62 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
           });
         }
         await database.messages.bulkPut([questionRecord, answerRecord]);
+        await refreshConversations();
 
-        const sent = post({
-          type: 'ask',
-          answerId: answerRecord.id,
-          conversationId,
-          question: text,
-          history,
-          tier: 'auto',
-        });
-        if (!sent) {
-          failStreamingAnswers({
-            code: 'background_disconnected',
-            message: describeError(
-              { code: 'background_disconnected' },
-              { backendUrl: options.backendUrl },
-            ),
-          });
+        sendAsk(answerRecord.id, {});
+      },
+
+      async retryWithPremium(answerId) {
+        const restartedId = restartAnswer(answerId, 'premium');
+        if (restartedId) {
+          sendAsk(restartedId, { offerSimilar: false });
         }
+        await saver.flush();
+      },
+
+      async useOffer(answerId) {
+        const offer = get().messages.find(
+          (message) => message.id === answerId,
+        )?.offer;
+        if (!offer) {
+          return;
+        }
+        const restartedId = restartAnswer(answerId);
+        if (restartedId) {
+          sendAsk(restartedId, { similarKey: offer.cacheKey });
+        }
+        await saver.flush();
+      },
+
+      async askAnyway(answerId) {
+        const restartedId = restartAnswer(answerId);
+        if (restartedId) {
+          sendAsk(restartedId, { offerSimilar: false });
+        }
+        await saver.flush();
+      },
+
+      async switchConversation(conversationId) {
+        if (get().messages.some(isStreaming)) {
+          get().stop();
+        }
+        await saver.flush();
+        const messages = await readMessages(database, conversationId);
+        await writeCurrentConversation(conversationId);
+        set({ conversationId, messages, notice: undefined });
+      },
+
+      async renameConversation(conversationId, title) {
+        await renameConversation(database, conversationId, title);
+        await refreshConversations();
+      },
+
+      async deleteConversation(conversationId) {
+        if (conversationId === get().conversationId) {
+          await get().startConversation();
+        }
+        await deleteConversation(database, conversationId);
+        await refreshConversations();
       },
 
       stop() {
@@ -352,6 +508,17 @@ function applyAnswerEvent(
       updateMessage(event.answerId, (message) => ({
         ...message,
         status: 'stopped',
+      }));
+      break;
+    case 'answer-similar':
+      updateMessage(event.answerId, (message) => ({
+        ...message,
+        status: 'offered',
+        offer: {
+          question: event.question,
+          cacheKey: event.cacheKey,
+          score: event.score,
+        },
       }));
       break;
   }

@@ -4,7 +4,7 @@
  * pages share it, because they share the extension's origin.
  */
 import { Dexie, type Table } from 'dexie';
-import type { ErrorCode, RequestedTier, Tier } from '../protocol';
+import type { ErrorCode, PageContext, RequestedTier, Tier } from '../protocol';
 
 /** Name of the IndexedDB database. */
 export const DATABASE_NAME = 'tokenwise';
@@ -116,8 +116,8 @@ export interface MessageRecord {
   status?: AnswerStatus;
   /** The tier the question was sent with: `premium` when the user asked for it. */
   requestedTier?: RequestedTier;
-  /** Title and address of the page a question was about; questions only. */
-  page?: { title: string; url: string; tokens: number };
+  /** The page a question was about, with its estimated tokens; questions only. */
+  page?: PageContext & { tokens: number };
   /** An earlier answer offered for a similar question; `offered` answers only. */
   offer?: { question: string; cacheKey: string; score: number };
   answer?: AnswerDetails;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeBrowser } from 'wxt/testing';
 import { AnswerCache } from '../../../lib/extension/answer-cache';
+import type { AnswerServices } from '../../../lib/extension/answer-question';
 import { BackendClient } from '../../../lib/extension/backend-client';
 import type { ChatPort } from '../../../lib/extension/chat-port';
 import {
@@ -85,8 +86,9 @@ describe('chat store with the background', () => {
   });
 
   /** Creates a panel store whose ports reach a real background handler. */
-  function openPanel(): ChatStore {
-    const services = {
+  function openPanel(similarity?: AnswerServices['similarity']): ChatStore {
+    const services: AnswerServices = {
+      similarity,
       client: new BackendClient({ baseUrl: server.url }),
       cache: new AnswerCache(database),
       usage: new UsageMirror({ backendUrl: server.url }),
@@ -334,6 +336,126 @@ describe('chat store with the background', () => {
       DEFAULT_ANSWER_TEXT,
     ]);
     expect(server.chatRequests).toHaveLength(1);
+  });
+
+  it('retries an answer with premium in place', async () => {
+    const store = openPanel();
+    await store.getState().load();
+    await store.getState().ask(QUESTION);
+    await waitForState(store, answerEnded);
+    server.enqueueChat({
+      type: 'stream',
+      chunks: [
+        encodeEvents(answerEvents({ tier: 'premium', model: 'demo:premium' })),
+      ],
+    });
+
+    const answerId = lastAnswer(store.getState())?.id ?? '';
+    await store.getState().retryWithPremium(answerId);
+    const state = await waitForState(store, answerEnded);
+
+    expect(state.messages).toHaveLength(2);
+    expect(lastAnswer(state)?.answer?.tier).toBe('premium');
+    expect(lastAnswer(state)?.requestedTier).toBe('premium');
+    expect(server.chatRequests[1]?.body.tier).toBe('premium');
+    expect(server.chatRequests[1]?.body.history).toEqual([]);
+  });
+
+  it('sends premium for one question', async () => {
+    const store = openPanel();
+    await store.getState().load();
+    await store.getState().ask(QUESTION, { tier: 'premium' });
+    await waitForState(store, answerEnded);
+    await store.getState().ask('And Germany?');
+    await waitForState(store, answerEnded);
+
+    expect(server.chatRequests[0]?.body.tier).toBe('premium');
+    expect(server.chatRequests[1]?.body.tier).toBe('auto');
+  });
+
+  it('sends the page with the question', async () => {
+    const store = openPanel();
+    await store.getState().load();
+    const page = {
+      title: 'Paris',
+      url: 'http://127.0.0.1/paris',
+      text: 'Paris is big.',
+      tokens: 4,
+    };
+    await store.getState().ask('Summarize this page', { page });
+    await waitForState(store, answerEnded);
+
+    expect(server.chatRequests[0]?.body.pageContext).toEqual({
+      title: 'Paris',
+      url: 'http://127.0.0.1/paris',
+      text: 'Paris is big.',
+    });
+    expect(store.getState().messages[0]?.page).toEqual(page);
+  });
+
+  it('offers a similar answer, then uses it', async () => {
+    const store = openPanel({ score: () => 0.95, isSimilar: () => true });
+    await store.getState().load();
+    await store.getState().ask(QUESTION);
+    await waitForState(store, answerEnded);
+    await store.getState().startConversation();
+    await store.getState().ask('Capital city of France?');
+    const offered = await waitForState(store, answerEnded);
+
+    const offer = lastAnswer(offered);
+    expect(offer?.status).toBe('offered');
+    expect(offer?.offer?.question).toBe(QUESTION);
+
+    await store.getState().useOffer(offer?.id ?? '');
+    const used = await waitForState(store, answerEnded);
+    expect(lastAnswer(used)?.status).toBe('done');
+    expect(lastAnswer(used)?.answer?.fromCache).toBe(true);
+    expect(lastAnswer(used)?.text).toBe(DEFAULT_ANSWER_TEXT);
+    expect(server.chatRequests).toHaveLength(1);
+  });
+
+  it('asks anyway after an offer', async () => {
+    const store = openPanel({ score: () => 0.95, isSimilar: () => true });
+    await store.getState().load();
+    await store.getState().ask(QUESTION);
+    await waitForState(store, answerEnded);
+    await store.getState().startConversation();
+    await store.getState().ask('Capital city of France?');
+    const offered = await waitForState(store, answerEnded);
+
+    await store.getState().askAnyway(lastAnswer(offered)?.id ?? '');
+    const answered = await waitForState(store, answerEnded);
+    expect(lastAnswer(answered)?.status).toBe('done');
+    expect(lastAnswer(answered)?.answer?.fromCache).toBe(false);
+    expect(server.chatRequests).toHaveLength(2);
+  });
+
+  it('lists, switches, renames and deletes conversations', async () => {
+    const store = openPanel();
+    await store.getState().load();
+    await store.getState().ask(QUESTION);
+    await waitForState(store, answerEnded);
+    const first = store.getState().conversationId ?? '';
+    await store.getState().startConversation();
+    await store.getState().ask('Name a river.');
+    await waitForState(store, answerEnded);
+
+    expect(store.getState().conversations).toHaveLength(2);
+    await store.getState().switchConversation(first);
+    expect(store.getState().conversationId).toBe(first);
+    expect(store.getState().messages[0]?.text).toBe(QUESTION);
+
+    await store.getState().renameConversation(first, '  France  ');
+    const renamed = store
+      .getState()
+      .conversations.find((conversation) => conversation.id === first);
+    expect(renamed?.title).toBe('France');
+
+    await store.getState().deleteConversation(first);
+    expect(store.getState().conversationId).toBeUndefined();
+    expect(store.getState().messages).toEqual([]);
+    expect(store.getState().conversations).toHaveLength(1);
+    expect(await database.messages.count()).toBe(2);
   });
 
   it('ignores a blank question', async () => {
