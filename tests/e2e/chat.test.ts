@@ -13,10 +13,7 @@ import {
   readHud,
   type ExtensionBrowser,
 } from '../../scripts/harness/browser';
-import {
-  fetchUsage,
-  readInstallToken,
-} from '../../scripts/harness/install';
+import { fetchUsage, readInstallToken } from '../../scripts/harness/install';
 import { startFakeProvider, type FakeProvider } from '../fake-provider';
 
 const SCREENSHOTS = join(REPOSITORY_ROOT, 'test-results/screenshots');
