@@ -189,11 +189,18 @@ export class BackendClient {
   }
 
   private async sendRegistration(signal?: AbortSignal): Promise<InstallRecord> {
+    // Sending the old token renews the same install, so its usage and
+    // allowance carry over instead of starting a new install.
+    const previous = await readInstall();
+    const renewal =
+      previous && previous.backendUrl === this.baseUrl
+        ? { authorization: `Bearer ${previous.token}` }
+        : {};
     const response = await this.send(
       '/v1/installs',
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...renewal },
         body: JSON.stringify({
           extensionVersion: this.extensionVersion,
           browser: this.browserName,

@@ -96,6 +96,22 @@ describe('BackendClient', () => {
       expect(server.registrations).toBe(1);
     });
 
+    it('sends the old token to renew the install', async () => {
+      await writeInstall({
+        installId: 'install-0',
+        token: 'token-0',
+        expiresAt: '2020-01-01T00:00:00.000Z',
+        backendUrl: server.url,
+      });
+      await client.ensureInstall();
+      expect(server.registrationAuthorizations).toEqual(['Bearer token-0']);
+    });
+
+    it('sends no token on a first registration', async () => {
+      await client.ensureInstall();
+      expect(server.registrationAuthorizations).toEqual([undefined]);
+    });
+
     it('registers again for another backend', async () => {
       await writeInstall({
         installId: 'install-0',

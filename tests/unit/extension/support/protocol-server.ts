@@ -43,6 +43,8 @@ export interface ProtocolServer {
   url: string;
   /** Number of `POST /v1/installs` calls. */
   registrations: number;
+  /** Authorization headers of the `POST /v1/installs` calls, in order. */
+  registrationAuthorizations: Array<string | undefined>;
   chatRequests: RecordedChat[];
   usageRequests: number;
   /** Figures `GET /v1/usage` returns; tests change them at will. */
@@ -165,6 +167,7 @@ export async function startProtocolServer(): Promise<ProtocolServer> {
     'url' | 'enqueueChat' | 'nextClientDisconnect' | 'close'
   > = {
     registrations: 0,
+    registrationAuthorizations: [],
     chatRequests: [],
     usageRequests: 0,
     usage: usageFigures(),
@@ -180,6 +183,7 @@ export async function startProtocolServer(): Promise<ProtocolServer> {
 
       if (request.method === 'POST' && path === '/v1/installs') {
         state.registrations++;
+        state.registrationAuthorizations.push(request.headers.authorization);
         tokenCounter++;
         const token = `token-${tokenCounter}`;
         state.validTokens.add(token);
