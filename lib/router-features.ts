@@ -216,16 +216,16 @@ export function computeHandFeatures(facts: QuestionFacts): number[] {
 }
 
 /**
- * Hashes the distinct lower-cased words, numbers and punctuation marks of
- * a question into WORD_BUCKETS buckets (FNV-1a, 32 bits). Returns the
- * distinct bucket indexes; each counts as 1 / sqrt(number of buckets).
+ * Hashes the distinct lower-cased words (runs of letters) of a question
+ * into WORD_BUCKETS buckets with FNV-1a. Returns the distinct bucket
+ * indexes in ascending order.
  */
 export function hashWordBuckets(text: string): number[] {
-  const tokens = text.toLowerCase().match(/\p{L}+|\p{N}+|[^\s\p{L}\p{N}]/gu);
+  const words = text.toLowerCase().match(/\p{L}+/gu) ?? [];
   const buckets = new Set<number>();
 
-  for (const token of (tokens ?? []).slice(0, MAX_HASHED_WORDS)) {
-    buckets.add(hashFnv1a(token) % WORD_BUCKETS);
+  for (const word of words.slice(0, MAX_HASHED_WORDS)) {
+    buckets.add(hashFnv1a(word) % WORD_BUCKETS);
   }
   return [...buckets].sort((left, right) => left - right);
 }

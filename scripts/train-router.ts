@@ -5,28 +5,30 @@
  *   npx tsx scripts/train-router.ts [--out FILE]
  *
  * Only the training part of each file is read (the held-out part, chosen
- * by isHeldOut, stays for `npm run eval:routing`). The L2 strength is
- * picked by 5-fold cross-validation on the training part, and the
- * calibration threshold comes from the cross-validated scores, so it is
- * not fitted to the same prompts twice.
+ * by isHeldOut, stays for `npm run eval:routing`). The word table's
+ * smoothing and the L2 strength are picked by 5-fold cross-validation on
+ * the training part, and the calibration threshold comes from the
+ * cross-validated scores, so it is not fitted to the same prompts twice.
  */
 import { writeFileSync } from 'node:fs';
-import { format } from 'prettier';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { format } from 'prettier';
 import {
   collectQuestionFacts,
   computeHandFeatures,
-  HAND_FEATURE_NAMES,
   hashWordBuckets,
   WORD_BUCKETS,
 } from '../lib/router-features';
 import {
-  computeNeedProbability,
+  computeWordRates,
   type KindModel,
   type LogisticModel,
+  logSigmoid,
+  MODEL_INPUT_NAMES,
   type RouterWeights,
   sigmoid,
+  type WordTable,
 } from '../lib/router-model';
 import {
   findCheapestPoint,
@@ -41,21 +43,31 @@ const REPO_ROOT = path.resolve(
 );
 const DEFAULT_OUTPUT = path.join(REPO_ROOT, 'lib/router-weights.ts');
 
-/**
- * L2 strengths on the word buckets tried by cross-validation; Infinity
- * leaves the word buckets out, so the model uses the hand features only.
- */
-const WORD_L2_CANDIDATES = [0.003, 0.01, 0.03, 0.1, Infinity];
+interface Candidate {
+  /** Pseudo-count pulling a bucket's rates toward the overall rates. */
+  smoothing: number;
+  /** L2 penalty of the regressions. */
+  l2: number;
+}
+
+/** Settings tried by cross-validation on the training part. */
+const CANDIDATES: readonly Candidate[] = [
+  { smoothing: 5, l2: 0.01 },
+  { smoothing: 5, l2: 0.03 },
+  { smoothing: 5, l2: 0.1 },
+  { smoothing: 20, l2: 0.01 },
+  { smoothing: 20, l2: 0.03 },
+  { smoothing: 20, l2: 0.1 },
+];
 
 /**
  * Quality targets whose cost reductions are averaged to compare
- * candidates: one target alone gives a noisy figure on a few hundred
- * prompts.
+ * candidates, because one target alone gives a noisy figure on a few
+ * hundred prompts.
  */
 const SELECTION_TARGETS = [0.93, 0.94, 0.95, 0.96, 0.97];
-const HAND_L2 = 0.01;
 const FOLDS = 5;
-const ITERATIONS = 600;
+const ITERATIONS = 500;
 const LEARNING_RATE = 0.05;
 
 interface Example {
@@ -63,10 +75,6 @@ interface Example {
   buckets: number[];
   cheapFails: number;
   premiumSucceeds: number;
-}
-
-interface TrainingOptions {
-  wordL2: number;
 }
 
 async function main(): Promise<void> {
@@ -86,11 +94,12 @@ async function main(): Promise<void> {
   );
 
   const weights: RouterWeights = {
-    handFeatureNames: [...HAND_FEATURE_NAMES],
+    inputNames: [...MODEL_INPUT_NAMES],
     wordBuckets: WORD_BUCKETS,
     multipleChoice: trainKindModel('MMLU', mmlu.training),
     mathsWordProblem: trainKindModel('GSM8K', gsm8k.training),
   };
+
   // Formatted like every other source file, so the format check passes.
   const source = await format(formatWeightsModule(weights), {
     filepath: outputPath,
@@ -101,27 +110,16 @@ async function main(): Promise<void> {
 }
 
 /**
- * Trains one kind model: picks the word L2 by cross-validated cost
- * reduction, calibrates on the cross-validated scores, then fits on all
+ * Trains one kind model: picks a candidate by cross-validated cost
+ * reduction, calibrates on its cross-validated scores, then fits on all
  * training records.
  */
 function trainKindModel(label: string, records: RoutingRecord[]): KindModel {
   const examples = records.map(toExample);
-  const { featureMean, featureScale } = computeStandardization(examples);
-  const standardized = examples.map((example) => ({
-    ...example,
-    hand: example.hand.map(
-      (value, index) => (value - featureMean[index]!) / featureScale[index]!,
-    ),
-  }));
 
-  let best = {
-    wordL2: WORD_L2_CANDIDATES[0]!,
-    reduction: -1,
-    scores: [] as number[],
-  };
-  for (const wordL2 of WORD_L2_CANDIDATES) {
-    const scores = crossValidate(standardized, { wordL2 });
+  let best = { candidate: CANDIDATES[0]!, reduction: -1, scores: [0] };
+  for (const candidate of CANDIDATES) {
+    const scores = crossValidate(examples, candidate);
     const reduction =
       SELECTION_TARGETS.reduce(
         (sum, target) =>
@@ -129,10 +127,10 @@ function trainKindModel(label: string, records: RoutingRecord[]): KindModel {
         0,
       ) / SELECTION_TARGETS.length;
     console.log(
-      `${label}: word L2 ${wordL2}: cross-validated cost reduction ${(reduction * 100).toFixed(1)}% (mean over 93% to 97% quality)`,
+      `${label}: smoothing ${candidate.smoothing}, L2 ${candidate.l2}: cross-validated cost reduction ${(reduction * 100).toFixed(1)}% (mean over 93% to 97% quality)`,
     );
     if (reduction > best.reduction) {
-      best = { wordL2, reduction, scores };
+      best = { candidate, reduction, scores };
     }
   }
 
@@ -140,19 +138,17 @@ function trainKindModel(label: string, records: RoutingRecord[]): KindModel {
   const calibrationExponent =
     threshold > 0 && threshold < 1 ? Math.log(0.5) / Math.log(threshold) : 1;
   console.log(
-    `${label}: chose word L2 ${best.wordL2}, raw threshold ${threshold.toFixed(4)}, calibration exponent ${calibrationExponent.toFixed(3)}`,
+    `${label}: chose smoothing ${best.candidate.smoothing}, L2 ${best.candidate.l2}; raw threshold ${threshold.toFixed(4)}, calibration exponent ${calibrationExponent.toFixed(3)}`,
   );
 
+  const fitted = fitKindModel(examples, best.candidate);
   return {
-    featureMean,
-    featureScale,
-    cheapFails: fitLogistic(standardized, 'cheapFails', {
-      wordL2: best.wordL2,
-    }),
-    premiumSucceeds: fitLogistic(standardized, 'premiumSucceeds', {
-      wordL2: best.wordL2,
-    }),
-    calibrationExponent,
+    wordTable: roundWordTable(fitted.wordTable),
+    inputMean: fitted.inputMean.map(round),
+    inputScale: fitted.inputScale.map(round),
+    cheapFails: roundLogistic(fitted.cheapFails),
+    premiumSucceeds: roundLogistic(fitted.premiumSucceeds),
+    calibrationExponent: round(calibrationExponent),
   };
 }
 
@@ -166,103 +162,200 @@ function toExample(record: RoutingRecord): Example {
   };
 }
 
-function computeStandardization(examples: Example[]): {
-  featureMean: number[];
-  featureScale: number[];
-} {
-  const count = examples.length;
-  const featureMean = HAND_FEATURE_NAMES.map(
-    (_name, index) =>
-      examples.reduce((sum, example) => sum + example.hand[index]!, 0) / count,
+/**
+ * Fits a kind model without calibration. The regressions learn from word
+ * rates computed out of fold, so that a prompt's own label never feeds its
+ * own word rates, while the shipped word table uses every example.
+ */
+function fitKindModel(
+  examples: Example[],
+  candidate: Candidate,
+): Omit<KindModel, 'calibrationExponent'> {
+  const inputs = computeOutOfFoldInputs(examples, candidate.smoothing);
+  const { inputMean, inputScale } = computeStandardization(inputs);
+  const standardized = inputs.map((row) =>
+    standardize(row, inputMean, inputScale),
   );
-  const featureScale = HAND_FEATURE_NAMES.map((_name, index) => {
-    const variance =
-      examples.reduce(
-        (sum, example) =>
-          sum + (example.hand[index]! - featureMean[index]!) ** 2,
-        0,
-      ) / count;
-    // A feature that never varies in training gets scale 1, not a division by 0.
-    const deviation = Math.sqrt(variance);
-    return deviation < 1e-4 ? 1 : round(deviation);
-  });
-  return { featureMean: featureMean.map(round), featureScale };
+
+  return {
+    wordTable: buildWordTable(examples, candidate.smoothing),
+    inputMean,
+    inputScale,
+    cheapFails: fitLogistic(
+      standardized,
+      examples.map((example) => example.cheapFails),
+      candidate.l2,
+    ),
+    premiumSucceeds: fitLogistic(
+      standardized,
+      examples.map((example) => example.premiumSucceeds),
+      candidate.l2,
+    ),
+  };
 }
 
-/** Returns out-of-fold need probabilities; folds are fixed by index. */
-function crossValidate(
-  examples: Example[],
-  options: TrainingOptions,
-): number[] {
+/** Returns out-of-fold need probabilities; fold membership is index % FOLDS. */
+function crossValidate(examples: Example[], candidate: Candidate): number[] {
   const scores = new Array<number>(examples.length).fill(0);
+
   for (let fold = 0; fold < FOLDS; fold += 1) {
     const training = examples.filter(
       (_example, index) => index % FOLDS !== fold,
     );
-    const model = {
-      featureMean: HAND_FEATURE_NAMES.map(() => 0),
-      featureScale: HAND_FEATURE_NAMES.map(() => 1),
-      cheapFails: fitLogistic(training, 'cheapFails', options),
-      premiumSucceeds: fitLogistic(training, 'premiumSucceeds', options),
-    };
+    const model = fitKindModel(training, candidate);
     for (const [index, example] of examples.entries()) {
       if (index % FOLDS === fold) {
-        scores[index] = computeNeedProbability(
-          model,
-          example.hand,
-          example.buckets,
-        );
+        scores[index] = computeNeedProbability(model, example);
       }
     }
   }
   return scores;
 }
 
+function computeNeedProbability(
+  model: Omit<KindModel, 'calibrationExponent'>,
+  example: Example,
+): number {
+  const inputs = standardize(
+    [...example.hand, ...computeWordRates(model.wordTable, example.buckets)],
+    model.inputMean,
+    model.inputScale,
+  );
+  return Math.exp(
+    logSigmoid(applyLogistic(model.cheapFails, inputs)) +
+      logSigmoid(applyLogistic(model.premiumSucceeds, inputs)),
+  );
+}
+
+/** Builds the word table of a set of examples; see WordTable. */
+function buildWordTable(examples: Example[], smoothing: number): WordTable {
+  const documents = new Array<number>(WORD_BUCKETS).fill(0);
+  const cheapFailures = new Array<number>(WORD_BUCKETS).fill(0);
+  const premiumSuccesses = new Array<number>(WORD_BUCKETS).fill(0);
+  for (const example of examples) {
+    for (const bucket of example.buckets) {
+      documents[bucket]! += 1;
+      cheapFailures[bucket]! += example.cheapFails;
+      premiumSuccesses[bucket]! += example.premiumSucceeds;
+    }
+  }
+
+  const count = Math.max(1, examples.length);
+  const overallCheapFailRate =
+    examples.reduce((sum, example) => sum + example.cheapFails, 0) / count;
+  const overallPremiumSuccessRate =
+    examples.reduce((sum, example) => sum + example.premiumSucceeds, 0) / count;
+  const smoothed = (hits: number, bucket: number, overall: number) =>
+    (hits + smoothing * overall) / (documents[bucket]! + smoothing);
+
+  return {
+    cheapFailRate: cheapFailures.map((hits, bucket) =>
+      smoothed(hits, bucket, overallCheapFailRate),
+    ),
+    premiumSuccessRate: premiumSuccesses.map((hits, bucket) =>
+      smoothed(hits, bucket, overallPremiumSuccessRate),
+    ),
+    weight: documents.map((seen) => (seen === 0 ? 0 : Math.log(count / seen))),
+    overallCheapFailRate,
+    overallPremiumSuccessRate,
+  };
+}
+
+/** Computes every example's model inputs with a word table built on the other folds. */
+function computeOutOfFoldInputs(
+  examples: Example[],
+  smoothing: number,
+): number[][] {
+  const inputs: number[][] = new Array<number[]>(examples.length);
+
+  for (let fold = 0; fold < FOLDS; fold += 1) {
+    const table = buildWordTable(
+      examples.filter((_example, index) => index % FOLDS !== fold),
+      smoothing,
+    );
+    for (const [index, example] of examples.entries()) {
+      if (index % FOLDS === fold) {
+        inputs[index] = [
+          ...example.hand,
+          ...computeWordRates(table, example.buckets),
+        ];
+      }
+    }
+  }
+  return inputs;
+}
+
+function computeStandardization(inputs: number[][]): {
+  inputMean: number[];
+  inputScale: number[];
+} {
+  const count = Math.max(1, inputs.length);
+  const inputMean = MODEL_INPUT_NAMES.map(
+    (_name, column) =>
+      inputs.reduce((sum, row) => sum + row[column]!, 0) / count,
+  );
+  const inputScale = MODEL_INPUT_NAMES.map((_name, column) => {
+    const variance =
+      inputs.reduce(
+        (sum, row) => sum + (row[column]! - inputMean[column]!) ** 2,
+        0,
+      ) / count;
+    // An input that never varies in training gets scale 1, not a division by 0.
+    const deviation = Math.sqrt(variance);
+    return deviation < 1e-4 ? 1 : deviation;
+  });
+  return { inputMean, inputScale };
+}
+
+function standardize(
+  row: readonly number[],
+  mean: readonly number[],
+  scale: readonly number[],
+): number[] {
+  return row.map((value, column) => (value - mean[column]!) / scale[column]!);
+}
+
+function applyLogistic(
+  model: LogisticModel,
+  inputs: readonly number[],
+): number {
+  return inputs.reduce(
+    (sum, value, index) => sum + value * model.weights[index]!,
+    model.bias,
+  );
+}
+
 /**
  * Fits a logistic regression by full-batch Adam on the mean log loss plus
- * L2 penalties (HAND_L2 on hand features, wordL2 on word buckets).
+ * an L2 penalty on the weights (not the bias).
  */
 function fitLogistic(
-  examples: Example[],
-  target: 'cheapFails' | 'premiumSucceeds',
-  options: TrainingOptions,
+  inputs: number[][],
+  labels: number[],
+  l2: number,
 ): LogisticModel {
-  const handCount = HAND_FEATURE_NAMES.length;
-  const size = 1 + handCount + WORD_BUCKETS;
+  const size = 1 + MODEL_INPUT_NAMES.length;
   const parameters = new Float64Array(size);
   const firstMoment = new Float64Array(size);
   const secondMoment = new Float64Array(size);
   const gradient = new Float64Array(size);
-  const count = examples.length;
-  const useWords = Number.isFinite(options.wordL2);
+  const count = Math.max(1, inputs.length);
 
   for (let step = 1; step <= ITERATIONS; step += 1) {
     gradient.fill(0);
-    for (const example of examples) {
-      const bucketValue =
-        example.buckets.length === 0
-          ? 0
-          : 1 / Math.sqrt(example.buckets.length);
+    for (const [row, values] of inputs.entries()) {
       let logit = parameters[0]!;
-      for (let index = 0; index < handCount; index += 1) {
-        logit += parameters[1 + index]! * example.hand[index]!;
+      for (const [index, value] of values.entries()) {
+        logit += parameters[1 + index]! * value;
       }
-      for (const bucket of useWords ? example.buckets : []) {
-        logit += parameters[1 + handCount + bucket]! * bucketValue;
-      }
-
-      const error = (sigmoid(logit) - example[target]) / count;
+      const error = (sigmoid(logit) - labels[row]!) / count;
       gradient[0]! += error;
-      for (let index = 0; index < handCount; index += 1) {
-        gradient[1 + index]! += error * example.hand[index]!;
-      }
-      for (const bucket of useWords ? example.buckets : []) {
-        gradient[1 + handCount + bucket]! += error * bucketValue;
+      for (const [index, value] of values.entries()) {
+        gradient[1 + index]! += error * value;
       }
     }
 
     for (let index = 1; index < size; index += 1) {
-      const l2 = index <= handCount ? HAND_L2 : useWords ? options.wordL2 : 0;
       gradient[index]! += l2 * parameters[index]!;
     }
     for (let index = 0; index < size; index += 1) {
@@ -277,11 +370,21 @@ function fitLogistic(
     }
   }
 
-  const values = Array.from(parameters, round);
+  return { bias: parameters[0]!, weights: Array.from(parameters.slice(1)) };
+}
+
+function roundLogistic(model: LogisticModel): LogisticModel {
+  return { bias: round(model.bias), weights: model.weights.map(round) };
+}
+
+function roundWordTable(table: WordTable): WordTable {
+  const short = (value: number) => Math.round(value * 1_000) / 1_000;
   return {
-    bias: values[0]!,
-    hand: values.slice(1, 1 + handCount),
-    words: values.slice(1 + handCount),
+    cheapFailRate: table.cheapFailRate.map(short),
+    premiumSuccessRate: table.premiumSuccessRate.map(short),
+    weight: table.weight.map(short),
+    overallCheapFailRate: round(table.overallCheapFailRate),
+    overallPremiumSuccessRate: round(table.overallPremiumSuccessRate),
   };
 }
 
