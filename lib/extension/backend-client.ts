@@ -192,7 +192,7 @@ export class BackendClient {
     // Sending the old token renews the same install, so its usage and
     // allowance carry over instead of starting a new install.
     const previous = await readInstall();
-    const renewal =
+    const renewal: Record<string, string> =
       previous && previous.backendUrl === this.baseUrl
         ? { authorization: `Bearer ${previous.token}` }
         : {};

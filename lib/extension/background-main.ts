@@ -1,47 +1,122 @@
 /**
  * The background service worker: the only part of the extension that talks
  * to the backend. It wires the chat port, the one-off page requests, the
- * keyboard command and the first-run registration.
+ * keyboard command, the selection menu, the toolbar badge and the
+ * first-run registration.
  */
 import { browser } from 'wxt/browser';
 import { AnswerCache } from './answer-cache';
-import { refreshUsage, type AnswerServices } from './answer-question';
+import {
+  refreshUsage,
+  type AnswerServices,
+  type QuestionSimilarity,
+} from './answer-question';
 import { BackendClient } from './backend-client';
+import { resolveBackendUrl } from './backend-url';
 import { serveChatPort } from './chat-port-handler';
 import { BACKEND_URL } from './config';
 import { getDatabase } from './database';
 import { debugLog, setDebugLogging } from './debug-log';
+import { PageReadError, readTabPage } from './page-context';
 import { CHAT_PORT_NAME } from './port-messages';
 import { previewQuestion } from './question-preview';
-import { parseRuntimeRequest, type UsageRefreshed } from './runtime-messages';
+import {
+  parseRuntimeRequest,
+  type PageRead,
+  type UsageRefreshed,
+} from './runtime-messages';
+import {
+  SELECTION_MENU_ID,
+  createSelectionMenu,
+  storePendingSelection,
+} from './selection-menu';
+import { parseSettings, readSettings } from './settings';
 import { configureSidePanelBehavior, openSidePanel } from './side-panel';
-import { DEBUG_STORAGE_KEY } from './storage-keys';
+import {
+  DEBUG_STORAGE_KEY,
+  SETTINGS_STORAGE_KEY,
+  USAGE_STORAGE_KEY,
+} from './storage-keys';
+import { updateToolbarBadge } from './toolbar-badge';
 import { UsageMirror } from './usage-mirror';
+import { parseUsageSnapshot, readUsageSnapshot } from './usage-snapshot';
 
 /** Name of the keyboard command that opens the side panel (see wxt.config.ts). */
 export const OPEN_SIDE_PANEL_COMMAND = 'open-side-panel';
 
-/**
- * Starts the background: registers every listener synchronously, as a
- * service worker must, so events that woke it are not lost.
- */
-export function startBackground(): void {
-  const services: AnswerServices = {
+export interface BackgroundOptions {
+  /** Scores questions for near-duplicate offers; none are made without it. */
+  similarity?: QuestionSimilarity;
+}
+
+/** Creates the services for one backend URL. */
+export function createServices(
+  backendUrl: string,
+  similarity?: QuestionSimilarity,
+): AnswerServices {
+  return {
     client: new BackendClient({
-      baseUrl: BACKEND_URL,
+      baseUrl: backendUrl,
       extensionVersion: browser.runtime.getManifest().version,
       browserName: import.meta.env.BROWSER,
     }),
     cache: new AnswerCache(getDatabase()),
-    usage: new UsageMirror({ backendUrl: BACKEND_URL }),
+    usage: new UsageMirror({ backendUrl }),
+    similarity,
+  };
+}
+
+/**
+ * Starts the background: registers every listener synchronously, as a
+ * service worker must, so events that woke it are not lost. The services
+ * are replaced when the options page changes the backend URL.
+ */
+export function startBackground(options: BackgroundOptions = {}): void {
+  let services = createServices(BACKEND_URL, options.similarity);
+  const useBackend = (backendUrl: string) => {
+    if (backendUrl !== services.client.baseUrl) {
+      services = createServices(backendUrl, options.similarity);
+    }
+  };
+  const settingsRead = readSettings()
+    .then((settings) => useBackend(resolveBackendUrl(settings)))
+    .catch(logFailure);
+  const withServices = async () => {
+    await settingsRead;
+    return services;
+  };
+  // The chat port reads the services on each question, so a port opened
+  // before a backend change uses the new backend for its next question.
+  const currentServices: AnswerServices = {
+    get client() {
+      return services.client;
+    },
+    get cache() {
+      return services.cache;
+    },
+    get usage() {
+      return services.usage;
+    },
+    similarity: options.similarity,
   };
 
   followDebugSwitch();
+  followUsageForBadge();
+
+  browser.storage.onChanged.addListener((changes, areaName) => {
+    const change = changes[SETTINGS_STORAGE_KEY];
+    if (areaName === 'local' && change) {
+      useBackend(resolveBackendUrl(parseSettings(change.newValue)));
+    }
+  });
 
   browser.runtime.onInstalled.addListener(() => {
     configureSidePanelBehavior().catch(logFailure);
+    createSelectionMenu();
     // Registers the install on the way, so the popup has figures at once.
-    refreshUsage(services).catch(logFailure);
+    withServices()
+      .then((current) => refreshUsage(current))
+      .catch(logFailure);
   });
 
   browser.runtime.onConnect.addListener((port) => {
@@ -52,14 +127,16 @@ export function startBackground(): void {
       port.disconnect();
       return;
     }
-    serveChatPort(port, services);
+    serveChatPort(port, currentServices);
   });
 
   browser.runtime.onMessage.addListener((message, sender) => {
     if (sender.id !== browser.runtime.id) {
       return undefined;
     }
-    return handleRuntimeRequest(message, services);
+    return withServices().then((current) =>
+      handleRuntimeRequest(message, current),
+    );
   });
 
   browser.commands.onCommand.addListener((command, tab) => {
@@ -67,6 +144,18 @@ export function startBackground(): void {
       return;
     }
     openSidePanel(tab.windowId).catch(logFailure);
+  });
+
+  browser.contextMenus.onClicked.addListener((info, tab) => {
+    if (info.menuItemId !== SELECTION_MENU_ID || !info.selectionText) {
+      return;
+    }
+    // The panel opens first, synchronously, while the click still counts
+    // as a user gesture; it picks the selection up from storage.
+    if (tab?.windowId !== undefined) {
+      openSidePanel(tab.windowId).catch(logFailure);
+    }
+    storePendingSelection(info.selectionText, info.pageUrl).catch(logFailure);
   });
 }
 
@@ -87,6 +176,20 @@ export async function handleRuntimeRequest(
       const response: UsageRefreshed = { type: 'usage-refreshed', snapshot };
       return response;
     }
+    case 'read-page':
+      return readPageForPanel(request.tabId);
+  }
+}
+
+async function readPageForPanel(tabId: number): Promise<PageRead> {
+  try {
+    const page = await readTabPage(tabId);
+    return { type: 'page-read', ...page };
+  } catch (error) {
+    if (error instanceof PageReadError) {
+      return { type: 'page-read-failed', message: error.message };
+    }
+    throw error;
   }
 }
 
@@ -99,6 +202,16 @@ function followDebugSwitch(): void {
     const change = changes[DEBUG_STORAGE_KEY];
     if (areaName === 'local' && change) {
       setDebugLogging(change.newValue === true);
+    }
+  });
+}
+
+function followUsageForBadge(): void {
+  readUsageSnapshot().then(updateToolbarBadge).catch(logFailure);
+  browser.storage.onChanged.addListener((changes, areaName) => {
+    const change = changes[USAGE_STORAGE_KEY];
+    if (areaName === 'local' && change) {
+      updateToolbarBadge(parseUsageSnapshot(change.newValue)).catch(logFailure);
     }
   });
 }

@@ -6,9 +6,12 @@ import { browser } from 'wxt/browser';
 import type { ChatMessage } from '../protocol';
 import type { ChatPort } from './chat-port';
 import { CHAT_PORT_NAME } from './port-messages';
+import { findActiveWebTab, originPattern } from './page-context';
 import {
+  pageReadSchema,
   parseRuntimeResponse,
   questionPreviewSchema,
+  type PageRead,
   usageRefreshedSchema,
   type QuestionPreview,
   type RuntimeRequestInput,
@@ -41,4 +44,34 @@ export async function requestQuestionPreview(
 export async function requestUsageRefresh(): Promise<UsageSnapshot> {
   const response = await sendRequest({ type: 'refresh-usage' });
   return parseRuntimeResponse(usageRefreshedSchema, response).snapshot;
+}
+
+/**
+ * Reads the active tab for "Ask about this page". Asks for the tab's host
+ * permission first, so call it from a click: browsers accept a permission
+ * request only during a user gesture. Resolves with `page-read-failed` and
+ * a sentence when there is no web page, the user declines or the page has
+ * no text.
+ */
+export async function requestActivePage(): Promise<PageRead> {
+  const tab = await findActiveWebTab();
+  if (!tab) {
+    return {
+      type: 'page-read-failed',
+      message:
+        'The active tab is not a web page. Switch to the page you want to ask about, then try again.',
+    };
+  }
+  const origins = [originPattern(tab.url)];
+  const granted =
+    (await browser.permissions.contains({ origins })) ||
+    (await browser.permissions.request({ origins }));
+  if (!granted) {
+    return {
+      type: 'page-read-failed',
+      message: `Tokenwise needs your permission to read ${new URL(tab.url).host}. Click "Ask about this page" again and allow it.`,
+    };
+  }
+  const response = await sendRequest({ type: 'read-page', tabId: tab.id });
+  return parseRuntimeResponse(pageReadSchema, response);
 }

@@ -22,9 +22,16 @@ export const refreshUsageRequestSchema = z.object({
   type: z.literal('refresh-usage'),
 });
 
+/** Read the readable text of a tab, for "Ask about this page". */
+export const readPageRequestSchema = z.object({
+  type: z.literal('read-page'),
+  tabId: z.number().int().nonnegative(),
+});
+
 export const runtimeRequestSchema = z.discriminatedUnion('type', [
   previewQuestionRequestSchema,
   refreshUsageRequestSchema,
+  readPageRequestSchema,
 ]);
 export type RuntimeRequest = z.output<typeof runtimeRequestSchema>;
 export type RuntimeRequestInput = z.input<typeof runtimeRequestSchema>;
@@ -71,3 +78,24 @@ export function parseRuntimeResponse<T>(
   }
   return parsed.data;
 }
+
+/** The background's answer to `read-page`: the trimmed page or why it failed. */
+export const pageReadSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('page-read'),
+    title: z.string(),
+    url: z.string(),
+    text: z.string(),
+    /** Estimated tokens of `text`. */
+    tokens: z.number().int().nonnegative(),
+    /** Estimated tokens of the whole page before trimming. */
+    originalTokens: z.number().int().nonnegative(),
+    trimmed: z.boolean(),
+  }),
+  z.object({
+    type: z.literal('page-read-failed'),
+    /** A sentence the user can act on. */
+    message: z.string(),
+  }),
+]);
+export type PageRead = z.infer<typeof pageReadSchema>;

@@ -1,0 +1,74 @@
+/**
+ * "Ask about this page": reading the active tab's readable text. The side
+ * panel asks for the tab's host permission on the user's click; the
+ * background injects the reader with `scripting` and trims the text.
+ */
+import { browser } from 'wxt/browser';
+import { z } from 'zod';
+import { preparePageText, type PreparedPage } from './page-text';
+
+/** Path of the reader script in the built extension. */
+export const PAGE_READER_PATH = '/page-reader.js';
+
+// The reader's result, before trimming to the protocol's limits.
+const readPageResultSchema = z.object({
+  title: z.string(),
+  url: z.string(),
+  text: z.string(),
+});
+
+/** Thrown when a page cannot be read; the message is for the user. */
+export class PageReadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PageReadError';
+  }
+}
+
+/** The active tab of the window the caller is in, when it is a web page. */
+export async function findActiveWebTab(): Promise<
+  { id: number; url: string } | undefined
+> {
+  const [tab] = await browser.tabs.query({
+    active: true,
+    currentWindow: true,
+  });
+  if (tab?.id === undefined || !tab.url || !/^https?:/.test(tab.url)) {
+    return undefined;
+  }
+  return { id: tab.id, url: tab.url };
+}
+
+/** Returns the host permission pattern that covers a page's origin. */
+export function originPattern(url: string): string {
+  return `${new URL(url).origin}/*`;
+}
+
+/**
+ * Injects the reader into a tab and prepares its text. Throws a
+ * PageReadError when the tab cannot be scripted or yields no text.
+ */
+export async function readTabPage(
+  tabId: number,
+  budget?: number,
+): Promise<PreparedPage> {
+  let results;
+  try {
+    results = await browser.scripting.executeScript({
+      target: { tabId },
+      files: [PAGE_READER_PATH],
+    });
+  } catch (error) {
+    throw new PageReadError(
+      `This page cannot be read (${error instanceof Error ? error.message : String(error)}). Browser pages and the extension store cannot be read; try another tab.`,
+      { cause: error },
+    );
+  }
+  const parsed = readPageResultSchema.safeParse(results[0]?.result);
+  if (!parsed.success || parsed.data.text.trim() === '') {
+    throw new PageReadError(
+      'This page has no readable text. Select some text and use "Ask Tokenwise about the selection" instead.',
+    );
+  }
+  return preparePageText(parsed.data, budget);
+}
