@@ -125,6 +125,11 @@ export const answerUsageSchema = z.object({
   remaining: z.number().int(),
   /** Cost to the developer in US dollars, from the price catalog. */
   costUsd: z.number().nonnegative(),
+  /**
+   * `provider:model` that produced the answer: the tier's fallback when it
+   * answered instead, or the model of a cached answer.
+   */
+  model: z.string().optional(),
 });
 export type AnswerUsage = z.infer<typeof answerUsageSchema>;
 

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { openAnswerCache } from './cache/index';
 import { ActiveStreams } from './http/active-streams';
 import { createAuthenticate } from './http/authenticate';
 import type { AppDependencies, AppEnv, AppServices } from './http/context';
@@ -25,6 +26,8 @@ export interface TokenwiseApp {
   activeStreams: ActiveStreams;
   /** Rejects new chats from now on, for a graceful stop. */
   beginStop(): void;
+  /** Closes what the app opened itself (the answer cache), after the answers in flight end. */
+  close(): Promise<void>;
 }
 
 /** Creates the HTTP app with its routes, error handling and request log. */
@@ -34,6 +37,10 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
     ...dependencies,
     now: dependencies.now ?? (() => new Date()),
     activeStreams: dependencies.activeStreams ?? new ActiveStreams(),
+    answerCache:
+      dependencies.answerCache === undefined
+        ? openAnswerCache(dependencies.config, dependencies.logger)
+        : (dependencies.answerCache ?? undefined),
     isStopping: () => stopping,
   };
   const { logger } = services;
@@ -120,6 +127,12 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
     activeStreams: services.activeStreams,
     beginStop: () => {
       stopping = true;
+    },
+    close: async () => {
+      // A cache passed in belongs to the caller, who closes it.
+      if (dependencies.answerCache === undefined) {
+        await services.answerCache?.close();
+      }
     },
   };
 }

@@ -11,6 +11,13 @@
  *   prompt it received;
  * - a stop of the backend aborts the call like a failure.
  *
+ * Provider calls go through the retry layer (server/providers/retry.ts):
+ * retries and the tier's fallback model happen before the first delta,
+ * and the answer is charged once, for the call that answered, at that
+ * model's price. With the server answer cache on, a complete answer
+ * (finish reason "stop") is stored before `done` is sent, and requests
+ * following this one's flight receive its deltas as they arrive.
+ *
  * The charge never exceeds the reservation: the store caps it.
  */
 import {
@@ -22,17 +29,19 @@ import type {
   AnswerUsage,
   ChatEvent,
   ChatEventName,
-  ErrorCode,
   RouteDecision,
 } from '../../lib/protocol';
 import { encodeSseEvent } from '../../lib/sse';
 import { countTokens } from '../../lib/tokens';
+import type { AnswerFlight } from '../cache/answer-flight';
 import { ServerStoppingError } from '../http/active-streams';
 import type { AppServices } from '../http/context';
 import type { Prompt } from '../prompt';
 import type { TierProvider } from '../providers/index';
-import { isProviderError, type ProviderUsage } from '../providers/types';
+import { streamWithRetry, type AttemptRecord } from '../providers/retry';
+import type { ProviderUsage } from '../providers/types';
 import type { Reservation, UsageCounts } from '../store/types';
+import { describeFailure } from './describe-failure';
 
 export interface StreamAnswerOptions {
   services: AppServices;
@@ -46,6 +55,12 @@ export interface StreamAnswerOptions {
   clientSignal: AbortSignal;
   /** performance.now() when the request arrived, for the log line. */
   startedAt: number;
+  /**
+   * The single flight this request leads, when the answer cache is on:
+   * fed every delta, ended with the outcome, and its answer cached when
+   * complete.
+   */
+  flight?: AnswerFlight;
 }
 
 /** The reason a provider call is aborted when the client goes away. */
@@ -63,6 +78,10 @@ interface ProviderOutcome {
   usage: ProviderUsage | undefined;
   finishReason: string | undefined;
   error: unknown;
+  /** The attempt whose answer was delivered, when one started. */
+  answeredBy: AttemptRecord | undefined;
+  /** Number of provider calls made, retries and fallback included. */
+  attemptCount: number;
 }
 
 type EventData<Name extends ChatEventName> = Extract<
@@ -131,6 +150,8 @@ export function streamAnswer(options: StreamAnswerOptions): Response {
       });
     })
     .finally(() => {
+      // Ends the flight on every path that did not, so followers stop.
+      options.flight?.finish({ kind: 'failed' });
       options.clientSignal.removeEventListener('abort', onClientClosed);
       if (open) {
         open = false;
@@ -176,7 +197,7 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
       requestId: options.requestId,
       now: services.now(),
     });
-    logOutcome(options, { outcome: 'client_closed', charged: 0 });
+    logOutcome(options, undefined, { outcome: 'client_closed', charged: 0 });
     return;
   }
 
@@ -188,31 +209,33 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
   if (outcome.error === undefined || clientClosed) {
     const usage = await settleAnswer(options, outcome);
     if (clientClosed) {
-      logOutcome(options, { outcome: 'client_closed', ...usage });
+      logOutcome(options, outcome, { outcome: 'client_closed', ...usage });
       return;
     }
+    await shareAnswer(options, outcome, usage);
     send('usage', usage);
     send('done', {
       requestId: options.requestId,
       finishReason: outcome.finishReason ?? 'stop',
     });
-    logOutcome(options, { outcome: 'done', ...usage });
+    logOutcome(options, outcome, { outcome: 'done', ...usage });
     return;
   }
 
-  const failure = describeFailure(
-    outcome.error,
+  const failure = describeFailure({
+    error: outcome.error,
     stopping,
-    outcome.deltaCount,
-    options,
-  );
+    delivered: outcome.deltaCount > 0,
+    tier: options.decision.tier,
+    tierProvider,
+  });
   if (outcome.deltaCount === 0) {
     await services.store.release({
       requestId: options.requestId,
       now: services.now(),
     });
     send('error', { code: failure.code, message: failure.message });
-    logOutcome(options, {
+    logOutcome(options, outcome, {
       outcome: failure.code,
       charged: 0,
       error: outcome.error,
@@ -223,39 +246,99 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
   const usage = await settleAnswer(options, outcome);
   send('usage', usage);
   send('error', { code: failure.code, message: failure.message });
-  logOutcome(options, {
+  logOutcome(options, outcome, {
     outcome: failure.code,
     ...usage,
     error: outcome.error,
   });
 }
 
+/**
+ * Ends the flight with the answer and, when it is complete (finish reason
+ * "stop"), stores it in the answer cache first, so a request sent after
+ * `done` already finds it.
+ */
+async function shareAnswer(
+  options: RunAnswerOptions,
+  outcome: ProviderOutcome,
+  usage: AnswerUsage,
+): Promise<void> {
+  const { flight, services } = options;
+  if (!flight) {
+    return;
+  }
+  const finishReason = outcome.finishReason ?? 'stop';
+  const counts: UsageCounts = {
+    inputTokens: usage.inputTokens,
+    cachedInputTokens: usage.cachedInputTokens,
+    outputTokens: usage.outputTokens,
+  };
+  const model = usage.model ?? options.tierProvider.modelName;
+  if (outcome.finishReason === 'stop' && services.answerCache) {
+    await services.answerCache.store(flight.key, {
+      text: outcome.text,
+      finishReason,
+      tier: options.decision.tier,
+      model,
+      usage: counts,
+      createdAt: services.now().getTime(),
+    });
+  }
+  flight.finish({ kind: 'finished', finishReason, model, usage: counts });
+}
+
 async function callProvider(
   options: RunAnswerOptions,
 ): Promise<ProviderOutcome> {
+  const { services, tierProvider } = options;
+  const { config } = services;
   const outcome: ProviderOutcome = {
     text: '',
     deltaCount: 0,
     usage: undefined,
     finishReason: undefined,
     error: undefined,
+    answeredBy: undefined,
+    attemptCount: 0,
   };
-  try {
-    // TODO: wrap the call in the retry layer (server/providers/retry.ts)
-    // for retries and timeouts. Until then a stalled provider keeps the
-    // answer open until the client stops it.
-    const events = options.tierProvider.adapter.streamChat({
-      model: options.tierProvider.modelRef.model,
+  const fallback = tierProvider.fallback;
+  const stream = streamWithRetry({
+    primary: {
+      adapter: tierProvider.adapter,
+      model: tierProvider.modelRef.model,
+    },
+    fallback: fallback
+      ? { adapter: fallback.adapter, model: fallback.modelRef.model }
+      : undefined,
+    call: {
       system: options.prompt.system,
       messages: options.prompt.messages,
       maxOutputTokens: options.reservation.maxOutputTokens,
       signal: options.signal,
-    });
-    for await (const event of events) {
+    },
+    policy: {
+      maxAttempts: config.maxAttempts,
+      baseDelayMs: config.retryBaseDelayMs,
+      maxDelayMs: config.retryMaxDelayMs,
+    },
+    timeouts: {
+      connectMs: config.connectTimeoutMs,
+      firstTokenMs: config.firstTokenTimeoutMs,
+      idleMs: config.idleTimeoutMs,
+    },
+    logger: services.logger.child({
+      requestId: options.requestId,
+      installId: options.installId,
+    }),
+  });
+
+  try {
+    for await (const event of stream) {
       if (event.type === 'text-delta') {
         outcome.text += event.text;
         outcome.deltaCount++;
         options.send('text-delta', { text: event.text });
+        options.flight?.addDelta(event.text);
       } else if (event.type === 'usage') {
         outcome.usage = event.usage;
       } else {
@@ -265,6 +348,8 @@ async function callProvider(
   } catch (error) {
     outcome.error = error;
   }
+  outcome.answeredBy = stream.answeredBy;
+  outcome.attemptCount = stream.attempts.length;
   // An abort that lands after the last event still counts as one.
   if (outcome.error === undefined && options.signal.aborted) {
     outcome.error = options.signal.reason;
@@ -318,10 +403,10 @@ async function settleAnswer(
     ).remaining;
   }
 
+  const model = answeringModel(tierProvider, outcome.answeredBy);
   const price = tierProvider.demo
     ? UNKNOWN_PRICE
-    : (services.config.prices[formatModelRef(tierProvider.modelRef)] ??
-      UNKNOWN_PRICE);
+    : (services.config.prices[model.priceKey] ?? UNKNOWN_PRICE);
   return {
     inputTokens: counts.inputTokens,
     cachedInputTokens: Math.min(counts.cachedInputTokens, counts.inputTokens),
@@ -331,50 +416,33 @@ async function settleAnswer(
     estimated,
     remaining,
     costUsd: computeCostUsd(price, counts),
+    model: model.name,
   };
 }
 
-function describeFailure(
-  error: unknown,
-  stopping: boolean,
-  deltaCount: number,
-  options: RunAnswerOptions,
-): { code: ErrorCode; message: string } {
-  const model = options.tierProvider.modelName;
-  const charge =
-    deltaCount === 0
-      ? 'nothing was charged'
-      : 'only the delivered part was charged';
-  if (stopping) {
+/**
+ * Names the model whose answer was delivered: the fallback when the retry
+ * layer moved to it, otherwise the tier's model.
+ */
+function answeringModel(
+  tierProvider: TierProvider,
+  answeredBy: AttemptRecord | undefined,
+): { name: string; priceKey: string } {
+  if (answeredBy?.fallback && tierProvider.fallback) {
     return {
-      code: 'upstream_failed',
-      message: `The backend stopped while answering. Ask again in a moment; ${charge}.`,
-    };
-  }
-  if (isProviderError(error)) {
-    if (error.timedOut) {
-      return {
-        code: 'upstream_timeout',
-        message: `The ${options.decision.tier} model (${model}) timed out. Ask again in a moment; ${charge}.`,
-      };
-    }
-    const status = error.status === undefined ? '' : ` (HTTP ${error.status})`;
-    const advice = error.retryable
-      ? 'Ask again in a moment'
-      : 'Ask again later; if this keeps happening, the backend operator must check the provider configuration';
-    return {
-      code: 'upstream_failed',
-      message: `The ${options.decision.tier} model (${model}) failed${status}. ${advice}; ${charge}.`,
+      name: tierProvider.fallback.modelName,
+      priceKey: tierProvider.fallback.modelName,
     };
   }
   return {
-    code: 'internal_error',
-    message: `The backend failed while answering. Ask again; ${charge}.`,
+    name: tierProvider.modelName,
+    priceKey: formatModelRef(tierProvider.modelRef),
   };
 }
 
 function logOutcome(
   options: RunAnswerOptions,
+  provider: ProviderOutcome | undefined,
   result: Partial<AnswerUsage> & {
     outcome: string;
     charged: number;
@@ -387,7 +455,9 @@ function logOutcome(
     route: '/v1/chat',
     status: 200,
     tier: options.decision.tier,
-    model: options.tierProvider.modelName,
+    model: answeringModel(options.tierProvider, provider?.answeredBy).name,
+    attempts: provider?.attemptCount ?? 0,
+    followers: options.flight?.followerCount ?? 0,
     outcome: result.outcome,
     inputTokens: result.inputTokens,
     cachedInputTokens: result.cachedInputTokens,

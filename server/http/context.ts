@@ -2,6 +2,7 @@
  * Types shared by the HTTP handlers: the dependencies the app is built
  * from, and the per-request variables that middleware sets.
  */
+import type { ServerAnswerCache } from '../cache/answer-cache';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import type { TierProviders } from '../providers/index';
@@ -19,10 +20,19 @@ export interface AppDependencies {
   now?: () => Date;
   /** Answers in flight, for a graceful stop. A new set when omitted. */
   activeStreams?: ActiveStreams;
+  /**
+   * The server answer cache. When omitted, the app opens the one the
+   * configuration names; `null` turns it off.
+   */
+  answerCache?: ServerAnswerCache | null;
 }
 
 /** Dependencies with the defaults filled in. */
-export interface AppServices extends Required<AppDependencies> {
+export interface AppServices extends Required<
+  Omit<AppDependencies, 'answerCache'>
+> {
+  /** The server answer cache, or undefined when it is off. */
+  answerCache: ServerAnswerCache | undefined;
   /** True once a stop has begun; new chats are then rejected. */
   isStopping: () => boolean;
 }

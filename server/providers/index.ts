@@ -24,6 +24,20 @@ export interface TierProvider {
   demo: boolean;
   /** Reason the tier is on the demo model, for the start-up warning. */
   demoReason?: string;
+  /**
+   * Same-tier model tried when the tier's model fails before answering.
+   * Never the demo model, and absent when the tier itself is on the demo
+   * model or the fallback's provider has no key.
+   */
+  fallback?: FallbackProvider;
+}
+
+/** A tier's fallback model and the adapter that serves it. */
+export interface FallbackProvider {
+  modelRef: ModelRef;
+  /** `provider:model`, as the ledger and the usage event show it. */
+  modelName: string;
+  adapter: ProviderAdapter;
 }
 
 export type TierProviders = Record<Tier, TierProvider>;
@@ -57,17 +71,54 @@ export interface CreateTierProvidersOptions {
 
 /** Builds the cheap and premium tiers' providers. */
 export function createTierProviders(
-  config: Pick<Config, 'cheapModel' | 'premiumModel' | 'providers'>,
+  config: Pick<Config, 'cheapModel' | 'premiumModel' | 'providers'> &
+    Partial<Pick<Config, 'fallbackModels'>>,
   options: CreateTierProvidersOptions = {},
 ): TierProviders {
+  const cheap = createTierProvider('cheap', config.cheapModel, config, options);
+  const premium = createTierProvider(
+    'premium',
+    config.premiumModel,
+    config,
+    options,
+  );
   return {
-    cheap: createTierProvider('cheap', config.cheapModel, config, options),
-    premium: createTierProvider(
-      'premium',
-      config.premiumModel,
-      config,
-      options,
-    ),
+    cheap: withFallback(cheap, config.fallbackModels?.cheap, config),
+    premium: withFallback(premium, config.fallbackModels?.premium, config),
+  };
+}
+
+/**
+ * Adds the fallback to a tier that runs on a real provider, when the
+ * fallback's provider has a key. A demo tier gets none, so a demo answer
+ * never hides behind a real model or the reverse.
+ */
+function withFallback(
+  tierProvider: TierProvider,
+  modelRef: ModelRef | undefined,
+  config: Pick<Config, 'providers'>,
+): TierProvider {
+  if (
+    modelRef === undefined ||
+    modelRef.provider === 'demo' ||
+    tierProvider.demo
+  ) {
+    return tierProvider;
+  }
+  const settings = config.providers[modelRef.provider];
+  if (settings.apiKey === undefined) {
+    return tierProvider;
+  }
+  return {
+    ...tierProvider,
+    fallback: {
+      modelRef,
+      modelName: formatModelRef(modelRef),
+      adapter: createProviderAdapter(modelRef.provider, {
+        ...settings,
+        apiKey: settings.apiKey,
+      }),
+    },
   };
 }
 

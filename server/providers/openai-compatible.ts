@@ -13,6 +13,7 @@ import {
   toTokenCount as toCount,
   truncateDetail as truncate,
 } from './provider-http';
+import { notifyResponseStart } from './timeouts';
 import {
   ProviderError,
   type ProviderAdapter,
@@ -75,6 +76,7 @@ async function* streamChatCompletion(
 ): AsyncGenerator<ProviderEvent> {
   const { provider, call } = request;
   const response = await postChatCompletion(request);
+  notifyResponseStart(call);
 
   if (!response.ok) {
     throw await readHttpError(provider, response);
@@ -246,9 +248,21 @@ async function readHttpError(
     provider,
     message: `${provider} returned HTTP ${status}${detail ? `: ${detail}` : '.'}`,
     status,
-    retryAfterSeconds: parseRetryAfter(response.headers.get('retry-after')),
+    retryAfterSeconds: readRetryAfter(response.headers),
     retryable: isRetryableStatus(status),
   });
+}
+
+/**
+ * Reads the wait a provider asks for: OpenAI's `retry-after-ms` (finer,
+ * so it wins) or the standard `Retry-After`, in seconds.
+ */
+function readRetryAfter(headers: Headers): number | undefined {
+  const milliseconds = headers.get('retry-after-ms')?.trim() ?? '';
+  if (/^\d+(\.\d+)?$/.test(milliseconds)) {
+    return Number(milliseconds) / 1000;
+  }
+  return parseRetryAfter(headers.get('retry-after'));
 }
 
 async function readErrorDetail(response: Response): Promise<string> {

@@ -72,17 +72,12 @@ export const systemClock: Clock = {
 };
 
 /**
- * An optional hook on ProviderCallOptions that an adapter calls when the
- * response headers arrive, so the connect timeout ends there. An adapter
- * that never calls it has its connect timeout end at its first event.
+ * Tells the timeout layer, when it wraps this call, that the response
+ * headers arrived. An adapter that never calls it has its connect timeout
+ * end at its first event.
  */
-export interface ResponseStartHook {
-  onResponseStart?: () => void;
-}
-
-/** Tells the timeout layer, when it wraps this call, that the response headers arrived. */
 export function notifyResponseStart(call: ProviderCallOptions): void {
-  (call as ProviderCallOptions & ResponseStartHook).onResponseStart?.();
+  call.onResponseStart?.();
 }
 
 export interface TimedStreamOptions {
@@ -137,7 +132,7 @@ export async function* streamWithTimeouts(
   let cancelIdle: () => void = () => undefined;
   let started = false;
   let done = false;
-  const timedCall: ProviderCallOptions & ResponseStartHook = {
+  const timedCall: ProviderCallOptions = {
     ...call,
     signal: controller.signal,
     onResponseStart: () => cancelConnect(),

@@ -16,6 +16,11 @@ export interface ProviderCallOptions {
   maxOutputTokens: number;
   /** Aborts the HTTP call and ends the stream. */
   signal: AbortSignal;
+  /**
+   * Called by the adapter when the response headers arrive, so the timeout
+   * layer ends its connect timeout there.
+   */
+  onResponseStart?: () => void;
 }
 
 /** Token usage as the provider reported it. */

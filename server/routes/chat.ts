@@ -12,7 +12,9 @@ import {
   type RouteDecision,
 } from '../../lib/protocol';
 import { routeQuestion } from '../../lib/router';
+import { lookupAnswerCache } from '../chat/lookup-answer-cache';
 import { streamAnswer } from '../chat/stream-answer';
+import { streamCachedAnswer } from '../chat/stream-cached-answer';
 import { MIN_OUTPUT_TOKENS } from '../config';
 import type { AppEnv, AppServices } from '../http/context';
 import { HttpError } from '../http/errors';
@@ -56,34 +58,46 @@ export function addChatRoute(
       });
     }
 
-    const now = services.now();
-    const result = await services.store.reserve({
-      requestId,
+    // A hit or a request identical to one in flight is answered from the
+    // cache without a reservation, because it charges nothing.
+    const lookup = await lookupAnswerCache({
+      services,
       installId,
-      tier: decision.tier,
-      model: tierProvider.modelName,
-      inputTokens: prompt.inputTokens,
-      maxOutputTokens: services.config.maxOutputTokens,
-      minOutputTokens: MIN_OUTPUT_TOKENS,
-      now,
-      expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
+      request,
+      decision,
+      tierProvider,
     });
-    if (result.status === 'duplicate_request') {
-      throw new HttpError({
-        status: 400,
-        code: 'invalid_request',
-        message: `The requestId ${requestId} was already used. Send a new UUID with each question.`,
-        details: { field: 'requestId' },
+    if (lookup !== undefined && lookup.kind !== 'leader') {
+      context.set('loggedByHandler', true);
+      return streamCachedAnswer({
+        services,
+        requestId,
+        installId,
+        decision,
+        tierProvider,
+        prompt,
+        flight: lookup.flight,
+        stored: lookup.kind === 'hit',
+        clientSignal: context.req.raw.signal,
+        startedAt,
       });
     }
-    if (result.status === 'allowance_exhausted') {
-      const { balance } = result;
-      throw new HttpError({
-        status: 402,
-        code: 'allowance_exhausted',
-        message: `The token allowance is used up: this question needs ${result.requiredTokens} tokens and ${balance.remaining} remain. It resets at ${balance.resetAt.toISOString()}.`,
-        details: { resetAt: balance.resetAt },
+    const flight = lookup?.flight;
+
+    let result;
+    try {
+      result = await reserveAnswer({
+        services,
+        requestId,
+        installId,
+        decision,
+        modelName: tierProvider.modelName,
+        inputTokens: prompt.inputTokens,
       });
+    } catch (error) {
+      // The followers of this flight get an error event and may ask again.
+      flight?.finish({ kind: 'failed' });
+      throw error;
     }
 
     context.set('loggedByHandler', true);
@@ -97,8 +111,55 @@ export function addChatRoute(
       reservation: result.reservation,
       clientSignal: context.req.raw.signal,
       startedAt,
+      flight,
     });
   });
+}
+
+/**
+ * Reserves the answer's tokens. Throws HttpError 400 for a reused request
+ * id and 402 when the allowance cannot cover the smallest answer.
+ */
+async function reserveAnswer(options: {
+  services: AppServices;
+  requestId: string;
+  installId: string;
+  decision: RouteDecision;
+  modelName: string;
+  inputTokens: number;
+}) {
+  const { services, requestId, installId, decision } = options;
+  const now = services.now();
+  const result = await services.store.reserve({
+    requestId,
+    installId,
+    tier: decision.tier,
+    model: options.modelName,
+    inputTokens: options.inputTokens,
+    maxOutputTokens: services.config.maxOutputTokens,
+    minOutputTokens: MIN_OUTPUT_TOKENS,
+    now,
+    expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
+  });
+  if (result.status === 'duplicate_request') {
+    throw new HttpError({
+      status: 400,
+      code: 'invalid_request',
+      message: `The requestId ${requestId} was already used. Send a new UUID with each question.`,
+      details: { field: 'requestId' },
+    });
+  }
+  if (result.status === 'allowance_exhausted') {
+    const { balance } = result;
+    throw new HttpError({
+      status: 402,
+      code: 'allowance_exhausted',
+      message: `The token allowance is used up: this question needs ${result.requiredTokens} tokens and ${balance.remaining} remain. It resets at ${balance.resetAt.toISOString()}.`,
+      details: { resetAt: balance.resetAt },
+    });
+  }
+
+  return result;
 }
 
 /**

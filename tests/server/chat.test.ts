@@ -50,6 +50,7 @@ async function startWithFake(
     OPENAI_BASE_URL: fake.openaiBaseUrl,
     TOKENWISE_CHEAP_MODEL: 'openai:gpt-5-mini',
     TOKENWISE_PREMIUM_MODEL: 'openai:gpt-5.5',
+    TOKENWISE_RETRY_BASE_DELAY_MS: '10',
     ...env,
   });
   return backend;
@@ -285,7 +286,7 @@ describe('POST /v1/chat streamed answer', () => {
     expect(usage.outputTokens).toBe(countTokens(delivered));
     expect(usage.charged).toBe(route.inputTokens + countTokens(delivered));
     expect(error.code).toBe('upstream_failed');
-    expect(error.message).toContain('only the delivered part was charged');
+    expect(error.message).toContain('Only the delivered part was charged');
     const settle = (
       await server.store.listLedgerEntries(install.installId)
     ).find((entry) => entry.kind === 'settle');
@@ -487,8 +488,9 @@ describe('POST /v1/chat rejections', () => {
       await postChat(server.url, install.token, { question: 'Hi', requestId }),
     );
 
+    // Another question, so the answer cache cannot serve it.
     const response = await postChat(server.url, install.token, {
-      question: 'Hi',
+      question: 'Hi again',
       requestId,
     });
     const body = await readErrorBody(response);
@@ -527,7 +529,9 @@ describe('POST /v1/chat provider failures', () => {
   it('releases the reservation on an upstream 500', async () => {
     const server = await startWithFake();
     const install = await registerInstall(server.url);
-    fake.enqueue({ type: 'status', status: 500 });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      fake.enqueue({ type: 'status', status: 500 });
+    }
 
     const events = await readChatEvents(
       await postChat(server.url, install.token, {
@@ -540,7 +544,8 @@ describe('POST /v1/chat provider failures', () => {
     const error = findEvent(events, 'error');
     expect(error.code).toBe('upstream_failed');
     expect(error.message).toContain('HTTP 500');
-    expect(error.message).toContain('nothing was charged');
+    expect(error.message).toContain('Nothing was charged');
+    expect(fake.requests).toHaveLength(3);
     const kinds = (await server.store.listLedgerEntries(install.installId)).map(
       (entry) => entry.kind,
     );

@@ -1,0 +1,96 @@
+/**
+ * Answer cache storage in SQLite: its own table in the ledger's database
+ * file, opened on its own connection. The cache is disposable, so a table
+ * written under another layout version is dropped and created again.
+ */
+import Database from 'better-sqlite3';
+import type { AnswerCacheStorage, CachedAnswer } from './types';
+
+/** Layout version of the answer_cache table. */
+export const SQLITE_CACHE_VERSION = '1';
+
+/** Expired rows are deleted on every this many writes. */
+const PURGE_EVERY_WRITES = 100;
+
+/** Opens (and creates when missing) the answer cache table in a SQLite file. */
+export function openSqliteAnswerCache(path: string): AnswerCacheStorage {
+  const database = new Database(path);
+  database.pragma('journal_mode = WAL');
+  // The ledger writes to the same file; wait for its lock instead of failing.
+  database.pragma('busy_timeout = 5000');
+  prepareTables(database);
+
+  const select = database.prepare<[string, number], { entry: string }>(
+    'SELECT entry FROM answer_cache WHERE key = ? AND expires_at > ?',
+  );
+  const upsert = database.prepare<[string, string, number, number]>(
+    `INSERT INTO answer_cache (key, entry, created_at, expires_at)
+     VALUES (?, ?, ?, ?)
+     ON CONFLICT (key) DO UPDATE SET
+       entry = excluded.entry,
+       created_at = excluded.created_at,
+       expires_at = excluded.expires_at`,
+  );
+  const purge = database.prepare<[number]>(
+    'DELETE FROM answer_cache WHERE expires_at <= ?',
+  );
+  let writes = 0;
+
+  return {
+    get(key, nowMs) {
+      const row = select.get(key, nowMs);
+      return Promise.resolve(
+        row ? (JSON.parse(row.entry) as CachedAnswer) : undefined,
+      );
+    },
+    set(key, answer, ttlSeconds, nowMs) {
+      upsert.run(key, JSON.stringify(answer), nowMs, nowMs + ttlSeconds * 1000);
+      writes++;
+      if (writes % PURGE_EVERY_WRITES === 0) {
+        purge.run(nowMs);
+      }
+      return Promise.resolve();
+    },
+    close() {
+      database.close();
+      return Promise.resolve();
+    },
+  };
+}
+
+function prepareTables(database: Database.Database): void {
+  database.exec(
+    `CREATE TABLE IF NOT EXISTS answer_cache_meta (
+       name TEXT PRIMARY KEY,
+       value TEXT NOT NULL
+     )`,
+  );
+  const version = database
+    .prepare<[], { value: string }>(
+      "SELECT value FROM answer_cache_meta WHERE name = 'version'",
+    )
+    .get()?.value;
+
+  database.transaction(() => {
+    if (version !== SQLITE_CACHE_VERSION) {
+      database.exec('DROP TABLE IF EXISTS answer_cache');
+    }
+    database.exec(
+      `CREATE TABLE IF NOT EXISTS answer_cache (
+         key TEXT PRIMARY KEY,
+         entry TEXT NOT NULL,
+         created_at INTEGER NOT NULL,
+         expires_at INTEGER NOT NULL
+       )`,
+    );
+    database.exec(
+      'CREATE INDEX IF NOT EXISTS answer_cache_expires_at ON answer_cache (expires_at)',
+    );
+    database
+      .prepare(
+        `INSERT INTO answer_cache_meta (name, value) VALUES ('version', ?)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+      )
+      .run(SQLITE_CACHE_VERSION);
+  })();
+}
