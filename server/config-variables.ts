@@ -37,8 +37,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'TOKENWISE_DATABASE_URL',
     option: '--database',
     description:
-      'SQLite database file, created and migrated on start; the install secret is kept beside it.',
-    unit: 'file path, sqlite:PATH or file:PATH URL',
+      'SQLite database file or PostgreSQL URL, created or migrated on start; the install secret is kept beside a SQLite file, or in data/ for PostgreSQL.',
+    unit: 'file path, sqlite:PATH or file:PATH URL, or postgres://USER@HOST:PORT/DATABASE',
     defaultValue: 'data/tokenwise.db',
   },
   {
@@ -109,6 +109,47 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     defaultValue: '5',
   },
   {
+    name: 'TOKENWISE_REQUESTS_PER_MINUTE',
+    description:
+      'Chat requests one install may start per minute on the free plan; more get 429 rate_limited.',
+    unit: 'requests per minute',
+    defaultValue: '20',
+  },
+  {
+    name: 'TOKENWISE_TOKENS_PER_MINUTE',
+    description:
+      'Provider tokens (counted input plus output cap) one install may reserve per minute on the free plan.',
+    unit: 'tokens per minute',
+    defaultValue: '200000',
+  },
+  {
+    name: 'TOKENWISE_PLANS_FILE',
+    description:
+      'JSON file of plans besides the free one: {"name": {"allowanceTokens", "premiumWeight", "requestsPerMinute", "tokensPerMinute", "stripePriceId"}}; a "free" entry replaces the built-in free plan.',
+    unit: 'file path',
+  },
+  {
+    name: 'TOKENWISE_REGISTRATIONS_PER_HOUR',
+    description:
+      'New installs one client IP address may register per hour; more get 429 rate_limited.',
+    unit: 'registrations per hour',
+    defaultValue: '10',
+  },
+  {
+    name: 'TOKENWISE_TRUST_PROXY',
+    description:
+      'When true, the client IP address is the last one in X-Forwarded-For, as added by one reverse proxy; set it only behind a proxy that adds the header.',
+    unit: 'true or false',
+    defaultValue: 'false',
+  },
+  {
+    name: 'TOKENWISE_REDIS_KEY_PREFIX',
+    description:
+      'Prefix of every Redis key the backend writes, so several deployments can share one Redis.',
+    unit: 'string',
+    defaultValue: 'tokenwise:',
+  },
+  {
     name: 'TOKENWISE_MAX_OUTPUT_TOKENS',
     description:
       'Output cap per answer, reserved before the provider call; shrinks when the allowance is low.',
@@ -125,7 +166,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'TOKENWISE_ADMIN_KEY',
     description:
-      'Key for the admin endpoints, which this version does not serve yet.',
+      'Key for the admin endpoints under /v1/admin/ and the admin command, sent as Authorization: Bearer <key>; when unset, the admin endpoints answer 401.',
     unit: 'secret string, at least 24 characters',
     secret: true,
   },

@@ -58,6 +58,18 @@ export interface Config {
   freeTokens: number;
   /** Allowance tokens charged per premium-tier token on the free plan. */
   premiumWeight: number;
+  /** Free plan's chat requests per minute per install. */
+  requestsPerMinute: number;
+  /** Free plan's provider tokens (input plus output cap) per minute per install. */
+  tokensPerMinute: number;
+  /** Absolute path of the JSON file that defines more plans, if any. */
+  plansFile: string | undefined;
+  /** New installs one client IP address may register per hour. */
+  registrationsPerHour: number;
+  /** Whether the client IP address is read from X-Forwarded-For. */
+  trustProxy: boolean;
+  /** Prefix of every Redis key the backend writes. */
+  redisKeyPrefix: string;
   /** Output cap per answer, in tokens. */
   maxOutputTokens: number;
   /** Largest prompt accepted, in tokens. */
@@ -142,6 +154,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     freeTokens: parsed.TOKENWISE_FREE_TOKENS,
     premiumWeight: parsed.TOKENWISE_PREMIUM_WEIGHT,
+    requestsPerMinute: parsed.TOKENWISE_REQUESTS_PER_MINUTE,
+    tokensPerMinute: parsed.TOKENWISE_TOKENS_PER_MINUTE,
+    plansFile:
+      parsed.TOKENWISE_PLANS_FILE === undefined
+        ? undefined
+        : path.resolve(cwd, parsed.TOKENWISE_PLANS_FILE),
+    registrationsPerHour: parsed.TOKENWISE_REGISTRATIONS_PER_HOUR,
+    trustProxy: parsed.TOKENWISE_TRUST_PROXY === 'true',
+    redisKeyPrefix: parsed.TOKENWISE_REDIS_KEY_PREFIX,
     maxOutputTokens: parsed.TOKENWISE_MAX_OUTPUT_TOKENS,
     maxInputTokens: parsed.TOKENWISE_MAX_INPUT_TOKENS,
     adminKey: parsed.TOKENWISE_ADMIN_KEY,
@@ -224,6 +245,14 @@ function createSchema(cwd: string) {
       .regex(/^\d+(\.\d+)?$/, 'must be a number such as 5 or 2.5')
       .transform(Number)
       .pipe(z.number().positive('must be greater than 0')),
+    TOKENWISE_REQUESTS_PER_MINUTE: wholeNumber(1, 1_000_000),
+    TOKENWISE_TOKENS_PER_MINUTE: wholeNumber(1, Number.MAX_SAFE_INTEGER),
+    TOKENWISE_PLANS_FILE: z.string().trim().min(1).optional(),
+    TOKENWISE_REGISTRATIONS_PER_HOUR: wholeNumber(1, 1_000_000),
+    TOKENWISE_TRUST_PROXY: z.enum(['true', 'false'], {
+      error: 'must be true or false',
+    }),
+    TOKENWISE_REDIS_KEY_PREFIX: z.string().min(1, 'must not be empty'),
     TOKENWISE_MAX_OUTPUT_TOKENS: wholeNumber(MIN_OUTPUT_TOKENS, 1_000_000),
     TOKENWISE_MAX_INPUT_TOKENS: wholeNumber(1, 10_000_000),
     TOKENWISE_ADMIN_KEY: z

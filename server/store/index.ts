@@ -1,7 +1,9 @@
 /**
- * Opens the store that TOKENWISE_DATABASE_URL names.
+ * Opens the store that TOKENWISE_DATABASE_URL names: a SQLite file, or a
+ * PostgreSQL database for several backend processes.
  */
 import type { DatabaseLocation } from '../config';
+import { openPostgresStore } from './postgres';
 import { openSqliteStore } from './sqlite';
 import type { Plan, Store } from './types';
 
@@ -13,18 +15,28 @@ export interface OpenStoreOptions {
 }
 
 /**
- * Opens and migrates the configured store. Throws for a PostgreSQL URL,
- * which this version does not support yet.
+ * Opens and migrates the configured store. A PostgreSQL URL may carry
+ * `?schema=NAME` to keep the tables in that schema, created when missing.
+ * Throws when the database cannot be opened or migrated.
  */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   if (options.database.kind === 'postgres') {
-    // TODO: a PostgreSQL store that passes the same ledger tests.
-    throw new Error(
-      'TOKENWISE_DATABASE_URL names a PostgreSQL database, which this version does not support yet; use a SQLite file path such as data/tokenwise.db.',
-    );
+    const { url, schema } = splitSchemaParameter(options.database.url);
+    return openPostgresStore({ url, schema, plans: options.plans });
   }
   return openSqliteStore({
     path: options.database.path,
     plans: options.plans,
   });
+}
+
+/** Removes the `schema` query parameter, which is not a libpq parameter. */
+export function splitSchemaParameter(url: string): {
+  url: string;
+  schema: string | undefined;
+} {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? undefined;
+  parsed.searchParams.delete('schema');
+  return { url: parsed.toString(), schema };
 }

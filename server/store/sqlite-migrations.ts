@@ -85,4 +85,20 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'backend instances that hold reservations',
+    sql: `
+      CREATE TABLE backend_instances (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        heartbeat_at INTEGER NOT NULL
+      );
+      -- NULL for reservations made before this migration.
+      ALTER TABLE reservations ADD COLUMN instance_id TEXT;
+      CREATE INDEX reservations_instance_id ON reservations (instance_id);
+    `,
+  },
 ];

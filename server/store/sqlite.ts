@@ -7,19 +7,47 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { Tier } from '../../lib/protocol';
 import { findPeriod } from '../periods';
+import {
+  allowanceAfterPlanChange,
+  fitOutputCap,
+  weighTokens,
+} from './allowance';
+import {
+  createBackendInstance,
+  isLocalProcessGone,
+  type BackendInstance,
+} from './instance';
+import {
+  buildDailySeries,
+  startOfUtcDay,
+  toBalance,
+  toInstall,
+  toLedgerEntry,
+  toModelUsage,
+  toReservation,
+  type BalanceRow,
+  type DailyTotalRow,
+  type InstallRow,
+  type LedgerRow,
+  type ModelUsageRow,
+  type NewLedgerEntry,
+  type ReservationRow,
+} from './rows';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
 import {
   InstallNotFoundError,
+  STALE_INSTANCE_MS,
   UnknownPlanError,
   type Balance,
+  type CacheHitRequest,
+  type ChangePlanRequest,
   type CreateInstallRequest,
   type DailyUsage,
   type GrantRequest,
   type InstallRecord,
   type LedgerEntry,
-  type LedgerEntryKind,
+  type ModelUsage,
   type Plan,
   type ReleaseRequest,
   type ReleaseResult,
@@ -30,6 +58,8 @@ import {
   type SettleResult,
   type Store,
 } from './types';
+
+export { fitOutputCap, weighTokens } from './allowance';
 
 export interface OpenSqliteStoreOptions {
   /** Database file, or ":memory:". Missing folders are created. */
@@ -43,54 +73,6 @@ export interface OpenSqliteStoreOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const DAY_MS = 86_400_000;
 
-interface InstallRow {
-  id: string;
-  created_at: number;
-  plan: string;
-  revoked: number;
-}
-
-interface BalanceRow {
-  install_id: string;
-  period_start: number;
-  period_end: number;
-  allowance: number;
-  granted: number;
-  used: number;
-  reserved: number;
-}
-
-interface ReservationRow {
-  request_id: string;
-  install_id: string;
-  period_start: number;
-  tier: Tier;
-  model: string;
-  weight: number;
-  input_tokens: number;
-  max_output_tokens: number;
-  amount: number;
-  created_at: number;
-  expires_at: number;
-}
-
-interface LedgerRow {
-  id: number;
-  kind: LedgerEntryKind;
-  request_id: string | null;
-  install_id: string;
-  period_start: number;
-  tier: Tier | null;
-  model: string | null;
-  input_tokens: number;
-  cached_input_tokens: number;
-  output_tokens: number;
-  weight: number;
-  allowance_tokens: number;
-  estimated: number;
-  created_at: number;
-}
-
 /** Final state of a request whose reservation is gone. */
 type ClosedRequest =
   | {
@@ -100,11 +82,6 @@ type ClosedRequest =
       balance: Balance;
     }
   | { status: 'already_released' | 'not_found' };
-
-type NewLedgerEntry = Omit<LedgerEntry, 'id' | 'periodStart' | 'createdAt'> & {
-  periodStart: number;
-  createdAt: number;
-};
 
 /**
  * Opens (creating when missing) and migrates a SQLite store. Throws when
@@ -123,7 +100,15 @@ export function openSqliteStore(options: OpenSqliteStoreOptions): Store {
   database.pragma('synchronous = NORMAL');
 
   migrate(database, SQLITE_MIGRATIONS);
-  return new SqliteStore(database, options.plans);
+  const instance = createBackendInstance();
+  const now = Date.now();
+  database
+    .prepare(
+      `INSERT INTO backend_instances (id, host, pid, started_at, heartbeat_at)
+         VALUES (?, ?, ?, ?, ?)`,
+    )
+    .run(instance.id, instance.host, instance.pid, now, now);
+  return new SqliteStore(database, options.plans, instance);
 }
 
 /** Applies the migrations the database has not seen, each in a transaction. */
@@ -169,6 +154,7 @@ class SqliteStore implements Store {
   constructor(
     private readonly database: Database.Database,
     private readonly plans: Readonly<Record<string, Plan>>,
+    private readonly instance: BackendInstance,
   ) {}
 
   /** Prepares a statement once and reuses it. */
@@ -247,8 +233,8 @@ class SqliteStore implements Store {
       this.statement(
         `INSERT INTO reservations (request_id, install_id, period_start, tier,
              model, weight, input_tokens, max_output_tokens, amount,
-             created_at, expires_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             created_at, expires_at, instance_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         reservation.requestId,
         reservation.installId,
@@ -261,6 +247,7 @@ class SqliteStore implements Store {
         amount,
         now,
         request.expiresAt.getTime(),
+        this.instance.id,
       );
       this.appendEntry({
         kind: 'reserve',
@@ -345,8 +332,14 @@ class SqliteStore implements Store {
 
   async releaseExpiredReservations(now: Date): Promise<Reservation[]> {
     const transaction = this.database.transaction((): Reservation[] => {
+      this.forgetGoneInstances(now.getTime());
+      // A reservation whose holder is not in backend_instances belongs to a
+      // process that is gone, or to a version that did not record holders.
       const rows = this.statement(
-        'SELECT * FROM reservations WHERE expires_at <= ?',
+        `SELECT * FROM reservations
+           WHERE expires_at <= ?
+              OR instance_id IS NULL
+              OR instance_id NOT IN (SELECT id FROM backend_instances)`,
       ).all(now.getTime()) as ReservationRow[];
       for (const row of rows) {
         this.releaseReservation(row, now.getTime());
@@ -386,6 +379,81 @@ class SqliteStore implements Store {
     return transaction.immediate();
   }
 
+  async changePlan(request: ChangePlanRequest): Promise<Balance> {
+    const newPlan = this.plans[request.plan];
+    if (!newPlan) {
+      throw new UnknownPlanError(request.plan);
+    }
+    const transaction = this.database.transaction((): Balance => {
+      const now = request.now.getTime();
+      const { install, row } = this.ensurePeriod(request.installId, now);
+      this.statement('UPDATE installs SET plan = ? WHERE id = ?').run(
+        newPlan.name,
+        install.id,
+      );
+      const allowance = allowanceAfterPlanChange({
+        planAllowance: newPlan.allowanceTokens,
+        granted: row.granted,
+        used: row.used,
+        reserved: row.reserved,
+      });
+      this.statement(
+        `UPDATE balances SET allowance = ?, updated_at = ?
+           WHERE install_id = ? AND period_start = ?`,
+      ).run(allowance, now, install.id, row.period_start);
+      this.appendEntry({
+        kind: 'reset',
+        requestId: null,
+        installId: install.id,
+        periodStart: row.period_start,
+        tier: null,
+        model: null,
+        inputTokens: 0,
+        cachedInputTokens: 0,
+        outputTokens: 0,
+        weight: 1,
+        allowanceTokens: allowance,
+        estimated: false,
+        createdAt: now,
+      });
+      return toBalance(
+        { ...row, allowance },
+        { ...install, plan: newPlan.name },
+        newPlan,
+      );
+    });
+    return transaction.immediate();
+  }
+
+  async recordCacheHit(request: CacheHitRequest): Promise<Balance> {
+    const transaction = this.database.transaction((): Balance => {
+      const now = request.now.getTime();
+      const { install, plan, row } = this.ensurePeriod(request.installId, now);
+      const weight = request.tier === 'premium' ? plan.premiumWeight : 1;
+      const { usage } = request;
+      this.appendEntry({
+        kind: 'cache_hit',
+        requestId: request.requestId,
+        installId: install.id,
+        periodStart: row.period_start,
+        tier: request.tier,
+        model: request.model,
+        inputTokens: usage.inputTokens,
+        cachedInputTokens: Math.min(usage.cachedInputTokens, usage.inputTokens),
+        outputTokens: usage.outputTokens,
+        weight,
+        allowanceTokens: weighTokens(
+          weight,
+          usage.inputTokens + usage.outputTokens,
+        ),
+        estimated: false,
+        createdAt: now,
+      });
+      return toBalance(row, install, plan);
+    });
+    return transaction.immediate();
+  }
+
   async getBalance(installId: string, now: Date): Promise<Balance> {
     const transaction = this.database.transaction((): Balance => {
       const { install, plan, row } = this.ensurePeriod(
@@ -410,32 +478,34 @@ class SqliteStore implements Store {
          WHERE install_id = ? AND kind IN ('settle', 'cache_hit')
            AND created_at >= ? AND created_at < ?
          GROUP BY date, kind, tier`,
-    ).all(installId, firstDay, lastDay + DAY_MS) as Array<{
-      date: string;
-      kind: LedgerEntryKind;
-      tier: Tier | null;
-      tokens: number;
-    }>;
+    ).all(installId, firstDay, lastDay + DAY_MS) as DailyTotalRow[];
+    return buildDailySeries(firstDay, lastDay, rows);
+  }
 
-    const days = new Map<string, DailyUsage>();
-    for (let day = firstDay; day <= lastDay; day += DAY_MS) {
-      const date = new Date(day).toISOString().slice(0, 10);
-      days.set(date, { date, cheap: 0, premium: 0, saved: 0 });
-    }
-    for (const row of rows) {
-      const entry = days.get(row.date);
-      if (!entry) {
-        continue;
-      }
-      if (row.kind === 'cache_hit') {
-        entry.saved += row.tokens;
-      } else if (row.tier === 'premium') {
-        entry.premium += row.tokens;
-      } else {
-        entry.cheap += row.tokens;
-      }
-    }
-    return [...days.values()];
+  async getModelUsage(
+    installId: string,
+    range: { since: Date; until: Date },
+  ): Promise<ModelUsage[]> {
+    const rows = this.statement(
+      `SELECT model, tier,
+           SUM(kind = 'settle') AS requests,
+           SUM(CASE WHEN kind = 'settle' THEN input_tokens ELSE 0 END) AS input_tokens,
+           SUM(CASE WHEN kind = 'settle' THEN cached_input_tokens ELSE 0 END) AS cached_input_tokens,
+           SUM(CASE WHEN kind = 'settle' THEN output_tokens ELSE 0 END) AS output_tokens,
+           SUM(CASE WHEN kind = 'settle' THEN allowance_tokens ELSE 0 END) AS charged,
+           SUM(kind = 'cache_hit') AS cache_hits,
+           SUM(CASE WHEN kind = 'cache_hit' THEN allowance_tokens ELSE 0 END) AS saved
+         FROM ledger_entries
+         WHERE install_id = ? AND kind IN ('settle', 'cache_hit')
+           AND created_at >= ? AND created_at < ?
+         GROUP BY model, tier
+         ORDER BY charged DESC, model`,
+    ).all(
+      installId,
+      range.since.getTime(),
+      range.until.getTime(),
+    ) as Array<ModelUsageRow>;
+    return rows.map(toModelUsage);
   }
 
   async listLedgerEntries(installId: string): Promise<LedgerEntry[]> {
@@ -447,7 +517,43 @@ class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.database.open) {
+      // Reservations still held become orphans that the next sweep releases.
+      this.statement('DELETE FROM backend_instances WHERE id = ?').run(
+        this.instance.id,
+      );
       this.database.close();
+    }
+  }
+
+  /**
+   * Records this process's heartbeat and deletes the rows of processes
+   * that are gone, which makes their reservations orphans. Call inside a
+   * transaction.
+   */
+  private forgetGoneInstances(now: number): void {
+    this.statement(
+      `INSERT INTO backend_instances (id, host, pid, started_at, heartbeat_at)
+         VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+    ).run(this.instance.id, this.instance.host, this.instance.pid, now, now);
+    const others = this.statement(
+      'SELECT id, host, pid, started_at, heartbeat_at FROM backend_instances WHERE id <> ?',
+    ).all(this.instance.id) as Array<{
+      id: string;
+      host: string;
+      pid: number;
+      started_at: number;
+      heartbeat_at: number;
+    }>;
+    for (const other of others) {
+      if (
+        other.heartbeat_at <= now - STALE_INSTANCE_MS ||
+        isLocalProcessGone(this.instance, other)
+      ) {
+        this.statement('DELETE FROM backend_instances WHERE id = ?').run(
+          other.id,
+        );
+      }
     }
   }
 
@@ -653,94 +759,4 @@ class SqliteStore implements Store {
       entry.createdAt,
     );
   }
-}
-
-/** Allowance tokens for provider tokens at a weight, rounded up. */
-export function weighTokens(weight: number, tokens: number): number {
-  // Rounding first keeps 1.1 * 10 = 11.000000000000002 from becoming 12.
-  return Math.ceil(Number((weight * tokens).toFixed(6)));
-}
-
-/**
- * Computes the largest output cap, at most maxOutputTokens, whose
- * reservation ceil(weight * (input + cap)) fits in the available allowance.
- * Returns a negative number when not even the input fits.
- */
-export function fitOutputCap(options: {
-  available: number;
-  weight: number;
-  inputTokens: number;
-  maxOutputTokens: number;
-}): number {
-  const { available, weight, inputTokens } = options;
-  let cap = Math.min(
-    options.maxOutputTokens,
-    Math.floor(available / weight) - inputTokens,
-  );
-  while (cap >= 0 && weighTokens(weight, inputTokens + cap) > available) {
-    cap--;
-  }
-  return cap;
-}
-
-function startOfUtcDay(time: number): number {
-  return Math.floor(time / DAY_MS) * DAY_MS;
-}
-
-function toInstall(row: InstallRow): InstallRecord {
-  return {
-    id: row.id,
-    createdAt: new Date(row.created_at),
-    plan: row.plan,
-    revoked: row.revoked === 1,
-  };
-}
-
-function toBalance(row: BalanceRow, install: InstallRow, plan: Plan): Balance {
-  const allowance = row.allowance + row.granted;
-  return {
-    installId: install.id,
-    plan,
-    periodStart: new Date(row.period_start),
-    resetAt: new Date(row.period_end),
-    allowance,
-    used: row.used,
-    reserved: row.reserved,
-    remaining: Math.max(0, allowance - row.used - row.reserved),
-  };
-}
-
-function toReservation(row: ReservationRow): Reservation {
-  return {
-    requestId: row.request_id,
-    installId: row.install_id,
-    periodStart: new Date(row.period_start),
-    tier: row.tier,
-    model: row.model,
-    weight: row.weight,
-    inputTokens: row.input_tokens,
-    maxOutputTokens: row.max_output_tokens,
-    amount: row.amount,
-    createdAt: new Date(row.created_at),
-    expiresAt: new Date(row.expires_at),
-  };
-}
-
-function toLedgerEntry(row: LedgerRow): LedgerEntry {
-  return {
-    id: row.id,
-    kind: row.kind,
-    requestId: row.request_id,
-    installId: row.install_id,
-    periodStart: new Date(row.period_start),
-    tier: row.tier,
-    model: row.model,
-    inputTokens: row.input_tokens,
-    cachedInputTokens: row.cached_input_tokens,
-    outputTokens: row.output_tokens,
-    weight: row.weight,
-    allowanceTokens: row.allowance_tokens,
-    estimated: row.estimated === 1,
-    createdAt: new Date(row.created_at),
-  };
 }

@@ -9,13 +9,22 @@
  */
 import type { Tier } from '../../lib/protocol';
 
-/** A plan: how many allowance tokens a period grants, and the premium weight. */
+/**
+ * A plan: how many allowance tokens a period grants, the premium weight,
+ * and the per-install rate limits.
+ */
 export interface Plan {
   name: string;
   /** Allowance tokens granted at the start of each period. */
   allowanceTokens: number;
   /** Allowance tokens charged per premium-tier token; cheap-tier tokens weigh 1. */
   premiumWeight: number;
+  /** Chat requests an install may start per minute. */
+  requestsPerMinute: number;
+  /** Provider tokens (input plus output cap) an install may reserve per minute. */
+  tokensPerMinute: number;
+  /** Stripe price id that sells the plan; unused by the backend so far. */
+  stripePriceId?: string;
 }
 
 export interface InstallRecord {
@@ -159,6 +168,41 @@ export interface GrantRequest {
   now: Date;
 }
 
+export interface ChangePlanRequest {
+  installId: string;
+  /** Name of a configured plan. */
+  plan: string;
+  now: Date;
+}
+
+export interface CacheHitRequest {
+  requestId: string;
+  installId: string;
+  tier: Tier;
+  /** Model whose answer was reused. */
+  model: string;
+  /** Tokens the reused answer would have cost on a provider call. */
+  usage: UsageCounts;
+  now: Date;
+}
+
+/** Use of one model in a time range; tokens are provider tokens unless named. */
+export interface ModelUsage {
+  model: string;
+  tier: Tier;
+  /** Settled answers. */
+  requests: number;
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  /** Allowance tokens charged. */
+  charged: number;
+  /** Answers served from the cache. */
+  cacheHits: number;
+  /** Allowance tokens that cache hits saved. */
+  saved: number;
+}
+
 export interface DailyUsage {
   /** UTC date, YYYY-MM-DD. */
   date: string;
@@ -195,10 +239,28 @@ export interface Store {
   settle(request: SettleRequest): Promise<SettleResult>;
   /** Releases a reservation in full; releasing twice changes nothing. */
   release(request: ReleaseRequest): Promise<ReleaseResult>;
-  /** Releases every reservation whose expiry has passed and returns them. */
+  /**
+   * Releases every reservation whose expiry has passed, and every one held
+   * by a backend process that is gone, and returns them. A process counts
+   * as gone when it ran on this host and its pid no longer exists, or when
+   * it has not called this method for STALE_INSTANCE_MS. Each call also
+   * records that this store's process is alive.
+   */
   releaseExpiredReservations(now: Date): Promise<Reservation[]>;
   /** Adds allowance tokens to the install's current period. */
   grant(request: GrantRequest): Promise<Balance>;
+  /**
+   * Moves an install to another plan. The current period's allowance
+   * becomes the new plan's, never below what is already used and reserved,
+   * and a reset entry records it. Throws UnknownPlanError for a plan the
+   * configuration does not define.
+   */
+  changePlan(request: ChangePlanRequest): Promise<Balance>;
+  /**
+   * Records an answer served from the cache: a cache_hit entry with the
+   * tokens it saved, weighted like a provider answer, charging nothing.
+   */
+  recordCacheHit(request: CacheHitRequest): Promise<Balance>;
 
   /**
    * Returns the balance of the period containing `now`, starting the
@@ -210,11 +272,22 @@ export interface Store {
     installId: string,
     range: { since: Date; until: Date },
   ): Promise<DailyUsage[]>;
+  /** Returns settled and cached use per model from `since` (inclusive) to `until` (exclusive). */
+  getModelUsage(
+    installId: string,
+    range: { since: Date; until: Date },
+  ): Promise<ModelUsage[]>;
   /** Returns the install's ledger entries, oldest first. */
   listLedgerEntries(installId: string): Promise<LedgerEntry[]>;
 
   close(): Promise<void>;
 }
+
+/**
+ * How long a backend process may go without sweeping before another one
+ * releases its reservations: five sweeps of the server's 60-second timer.
+ */
+export const STALE_INSTANCE_MS = 5 * 60_000;
 
 /** An install id that the store does not hold. */
 export class InstallNotFoundError extends Error {
@@ -227,13 +300,15 @@ export class InstallNotFoundError extends Error {
   }
 }
 
-/** An install whose plan the configuration does not define. */
+/** A plan name that the configuration does not define. */
 export class UnknownPlanError extends Error {
   readonly plan: string;
 
-  constructor(plan: string, installId: string) {
+  constructor(plan: string, installId?: string) {
     super(
-      `Install ${installId} is on plan "${plan}", which the configuration does not define; add the plan or move the install to another one.`,
+      installId === undefined
+        ? `The configuration defines no plan "${plan}"; add it to TOKENWISE_PLANS_FILE or choose a defined plan.`
+        : `Install ${installId} is on plan "${plan}", which the configuration does not define; add the plan or move the install to another one.`,
     );
     this.name = 'UnknownPlanError';
     this.plan = plan;

@@ -166,7 +166,13 @@ describe('stop', () => {
 
 describe('start', () => {
   it('releases reservations left by a crash', async () => {
-    const config = { freeTokens: 10_000, premiumWeight: 5 };
+    const config = {
+      freeTokens: 10_000,
+      premiumWeight: 5,
+      requestsPerMinute: 20,
+      tokensPerMinute: 200_000,
+      plansFile: undefined,
+    };
     const store = openSqliteStore({
       path: path.join(temp.directory, 'tokenwise.db'),
       plans: createPlans(config),
