@@ -1,26 +1,52 @@
 import type { MessageRecord } from '@/lib/extension/database';
+import { t } from '@/lib/extension/i18n';
 import { formatTokens } from '../format';
+
+interface AnswerMetaProps {
+  message: MessageRecord;
+  /** Whether "Retry with premium" can run now. */
+  canRetry: boolean;
+  onRetryPremium: () => void;
+}
 
 /**
  * Renders the line under an answer: model, tier, tokens in and out, what it cost
- * of the allowance or "from cache, free", and why the router chose the tier.
+ * of the allowance or "from cache, free", why the router chose the tier,
+ * and "Retry with premium" for an answer that did not come from premium.
  */
-export function AnswerMeta({ message }: { message: MessageRecord }) {
+export function AnswerMeta({
+  message,
+  canRetry,
+  onRetryPremium,
+}: AnswerMetaProps) {
   const answer = message.answer;
+  const retry = canRetry && answer?.tier !== 'premium' && (
+    <button
+      type="button"
+      className="link-button"
+      data-testid="retry-premium"
+      onClick={onRetryPremium}
+    >
+      {t('retryWithPremium')}
+    </button>
+  );
   if (!answer) {
     // Kept in the page, hidden and empty, so scripts that read the meta of
     // an answer that failed before its route find the element.
     return (
-      <footer
-        hidden
-        data-testid="answer-meta"
-        data-tier=""
-        data-model=""
-        data-from-cache="false"
-        data-input-tokens=""
-        data-output-tokens=""
-        data-charged=""
-      />
+      <>
+        <footer
+          hidden
+          data-testid="answer-meta"
+          data-tier=""
+          data-model=""
+          data-from-cache="false"
+          data-input-tokens=""
+          data-output-tokens=""
+          data-charged=""
+        />
+        {message.status === 'error' && retry}
+      </>
     );
   }
   const hasUsage = answer.outputTokens !== undefined;
@@ -38,33 +64,57 @@ export function AnswerMeta({ message }: { message: MessageRecord }) {
     >
       <p className="answer__figures">
         <span className="answer__model">{answer.model}</span>
-        <span className={`tier tier--${answer.tier}`}>{answer.tier}</span>
+        <span className={`tier tier--${answer.tier}`}>
+          {answer.tier === 'premium' ? t('tierPremium') : t('tierCheap')}
+        </span>
         {answer.inputTokens !== undefined && (
-          <span>{formatTokens(answer.inputTokens)} in</span>
+          <span>{t('tokensIn', formatTokens(answer.inputTokens))}</span>
         )}
         {hasUsage && (
           <span>
-            {formatTokens(answer.outputTokens ?? 0)} out
-            {answer.estimated ? ' (estimated)' : ''}
+            {t('tokensOut', formatTokens(answer.outputTokens ?? 0))}
+            {answer.estimated ? ` ${t('estimatedSuffix')}` : ''}
           </span>
         )}
         {answer.fromCache && (
-          <span className="badge badge--free">from cache, free</span>
+          <span className="badge badge--free">{t('fromCacheFree')}</span>
         )}
         {!answer.fromCache && answer.charged !== undefined && (
-          <span>charged {formatTokens(answer.charged)} tokens</span>
+          <span>{t('chargedTokens', formatTokens(answer.charged))}</span>
         )}
         {!answer.fromCache &&
           answer.charged === undefined &&
           message.status !== 'streaming' && (
-            <span>the tokens delivered count against the allowance</span>
+            <span>{t('deliveredTokensCount')}</span>
           )}
       </p>
       {answer.reasons.length > 0 && (
         <p className="answer__reasons" data-testid="answer-reasons">
-          Routed to the {answer.tier} model: {answer.reasons.join('; ')}.
+          {answer.fromCache
+            ? t(
+                'routedReasonsCached',
+                tierName(answer.tier),
+                joinReasons(answer.reasons),
+              )
+            : t(
+                'routedReasons',
+                tierName(answer.tier),
+                joinReasons(answer.reasons),
+              )}
         </p>
       )}
+      {message.requestedTier === 'premium' && (
+        <p className="answer__reasons">{t('premiumRequested')}</p>
+      )}
+      {retry}
     </footer>
   );
+}
+
+function tierName(tier: 'cheap' | 'premium'): string {
+  return tier === 'premium' ? t('tierPremium') : t('tierCheap');
+}
+
+function joinReasons(reasons: readonly string[]): string {
+  return reasons.join('; ');
 }

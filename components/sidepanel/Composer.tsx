@@ -1,9 +1,15 @@
 import { useEffect, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { REQUEST_LIMITS, type ChatMessage } from '@/lib/protocol';
+import type { AskOptions } from '@/lib/extension/chat-store';
 import { debugLog } from '@/lib/extension/debug-log';
-import { requestQuestionPreview } from '@/lib/extension/runtime-client';
+import { t } from '@/lib/extension/i18n';
+import {
+  requestActivePage,
+  requestQuestionPreview,
+} from '@/lib/extension/runtime-client';
 import type { QuestionPreview } from '@/lib/extension/runtime-messages';
 import { formatTokens } from '../format';
+import { PageChip, type AttachedPage } from './PageChip';
 
 /** Pause in typing after which the preview is asked for, in milliseconds. */
 const PREVIEW_DELAY_MS = 300;
@@ -11,25 +17,39 @@ const PREVIEW_DELAY_MS = 300;
 interface ComposerProps {
   history: ChatMessage[];
   streaming: boolean;
-  onSend: (question: string) => void;
+  /** Text to put in the box, such as a selection from the context menu. */
+  incomingDraft?: { text: string; id: number };
+  onSend: (question: string, options: AskOptions) => void;
   onStop: () => void;
 }
 
 /**
- * Renders the question box with its send and stop buttons, and a preview of the
- * tier and token estimate the background computes while the user types.
- * Enter sends; Shift+Enter starts a new line.
+ * Renders the question box with its send and stop buttons, the premium
+ * toggle, "Ask about this page", and a preview of the tier and token
+ * estimate the background computes while the user types. Enter sends;
+ * Shift+Enter starts a new line.
  */
 export function Composer({
   history,
   streaming,
+  incomingDraft,
   onSend,
   onStop,
 }: ComposerProps) {
   const [draft, setDraft] = useState('');
   const [preview, setPreview] = useState<QuestionPreview | undefined>();
+  const [premium, setPremium] = useState(false);
+  const [page, setPage] = useState<AttachedPage | undefined>();
+  const [pageProblem, setPageProblem] = useState<string | undefined>();
+  const [readingPage, setReadingPage] = useState(false);
   const trimmed = draft.trim();
   const tooLong = trimmed.length > REQUEST_LIMITS.questionChars;
+
+  useEffect(() => {
+    if (incomingDraft) {
+      setDraft(incomingDraft.text);
+    }
+  }, [incomingDraft]);
 
   useEffect(() => {
     if (trimmed === '' || tooLong) {
@@ -54,9 +74,39 @@ export function Composer({
     if (trimmed === '' || tooLong || streaming) {
       return;
     }
-    onSend(trimmed);
+    onSend(trimmed, {
+      tier: premium ? 'premium' : undefined,
+      page: page
+        ? {
+            title: page.title,
+            url: page.url,
+            text: page.text,
+            tokens: page.tokens,
+          }
+        : undefined,
+    });
     setDraft('');
     setPreview(undefined);
+    setPremium(false);
+    setPage(undefined);
+  };
+
+  const attachPage = () => {
+    setReadingPage(true);
+    setPageProblem(undefined);
+    // Called straight from the click: the permission prompt needs it.
+    requestActivePage()
+      .then((result) => {
+        if (result.type === 'page-read') {
+          setPage(result);
+        } else {
+          setPageProblem(result.message);
+        }
+      })
+      .catch((error: unknown) =>
+        setPageProblem(t('pageReadFailed', String(error))),
+      )
+      .finally(() => setReadingPage(false));
   };
 
   const handleKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -71,24 +121,53 @@ export function Composer({
 
   return (
     <form className="composer" onSubmit={send}>
+      {page && <PageChip page={page} onRemove={() => setPage(undefined)} />}
+      {pageProblem && (
+        <p
+          className="composer__problem"
+          role="alert"
+          data-testid="page-problem"
+        >
+          {pageProblem}
+        </p>
+      )}
       <textarea
         className="composer__input"
         data-testid="question-input"
-        aria-label="Your question"
-        placeholder="Ask a question"
+        aria-label={t('questionLabel')}
+        placeholder={
+          page ? t('questionPlaceholderPage') : t('questionPlaceholder')
+        }
         rows={3}
         value={draft}
         autoFocus
         onChange={(event) => setDraft(event.target.value)}
         onKeyDown={handleKeyDown}
       />
+      <p className="composer__preview" data-testid="question-preview">
+        {describeDraft(trimmed, preview, premium, page)}
+      </p>
       <div className="composer__row">
-        <p className="composer__preview" data-testid="question-preview">
-          {describeDraft(trimmed, preview)}
-        </p>
+        <label className="composer__toggle">
+          <input
+            type="checkbox"
+            data-testid="premium-toggle"
+            checked={premium}
+            onChange={(event) => setPremium(event.target.checked)}
+          />{' '}
+          {t('premiumToggle')}
+        </label>
+        <button
+          type="button"
+          data-testid="ask-about-page"
+          disabled={readingPage}
+          onClick={attachPage}
+        >
+          {readingPage ? t('readingPage') : t('askAboutPage')}
+        </button>
         {streaming ? (
           <button type="button" data-testid="stop" onClick={onStop}>
-            Stop
+            {t('stop')}
           </button>
         ) : (
           <button
@@ -97,7 +176,7 @@ export function Composer({
             data-testid="send"
             disabled={trimmed === '' || tooLong}
           >
-            Send
+            {t('send')}
           </button>
         )}
       </div>
@@ -109,12 +188,27 @@ export function Composer({
 function describeDraft(
   draft: string,
   preview: QuestionPreview | undefined,
+  premium: boolean,
+  page: AttachedPage | undefined,
 ): string {
   if (draft.length > REQUEST_LIMITS.questionChars) {
-    return `Too long: ${formatTokens(draft.length)} characters, and the limit is ${formatTokens(REQUEST_LIMITS.questionChars)}. Shorten the question.`;
+    return t(
+      'questionTooLong',
+      formatTokens(draft.length),
+      formatTokens(REQUEST_LIMITS.questionChars),
+    );
   }
   if (draft !== '' && preview) {
-    return `About ${formatTokens(preview.inputTokens)} tokens in, likely the ${preview.tier} model: ${preview.reasons.join('; ')}.`;
+    const tokens = formatTokens(preview.inputTokens + (page?.tokens ?? 0));
+    if (premium) {
+      return t('previewPremium', tokens);
+    }
+    return t(
+      'previewRoute',
+      tokens,
+      preview.tier === 'premium' ? t('tierPremium') : t('tierCheap'),
+      preview.reasons.join('; '),
+    );
   }
-  return 'Enter sends, Shift+Enter adds a line.';
+  return t('composerHint');
 }

@@ -33,3 +33,26 @@ export const BACKEND_URL = normalizeBackendUrl(
   (import.meta.env.WXT_BACKEND_URL as string | undefined) ||
     DEFAULT_BACKEND_URL,
 );
+
+/**
+ * Returns the upgrade page from `WXT_UPGRADE_URL`, or undefined when it is
+ * unset or not an http or https URL; the upgrade button hides then.
+ */
+export function parseUpgradeUrl(value: string | undefined): string | undefined {
+  if (!value) {
+    return undefined;
+  }
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:'
+      ? url.href
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the upgrade button leads, set at build time with `WXT_UPGRADE_URL`. */
+export const UPGRADE_URL = parseUpgradeUrl(
+  import.meta.env.WXT_UPGRADE_URL as string | undefined,
+);
