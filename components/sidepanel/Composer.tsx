@@ -45,11 +45,12 @@ export function Composer({
   const trimmed = draft.trim();
   const tooLong = trimmed.length > REQUEST_LIMITS.questionChars;
 
-  useEffect(() => {
-    if (incomingDraft) {
-      setDraft(incomingDraft.text);
-    }
-  }, [incomingDraft]);
+  // A new incoming draft replaces the text, once, during render.
+  const [incomingId, setIncomingId] = useState<number | undefined>();
+  if (incomingDraft && incomingDraft.id !== incomingId) {
+    setIncomingId(incomingDraft.id);
+    setDraft(incomingDraft.text);
+  }
 
   useEffect(() => {
     if (trimmed === '' || tooLong) {
