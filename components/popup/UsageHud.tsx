@@ -1,11 +1,22 @@
 import { useEffect, useState } from 'react';
 import { useStore } from 'zustand';
 import { browser } from 'wxt/browser';
+import { UPGRADE_URL } from '@/lib/extension/config';
 import { debugLog } from '@/lib/extension/debug-log';
 import { formatResetTime } from '@/lib/extension/error-messages';
+import { buildWeekSeries, summarizeSavings } from '@/lib/extension/hud-figures';
+import { t } from '@/lib/extension/i18n';
+import {
+  estimateQuestionsLeft,
+  readQuestionStats,
+  type QuestionStats,
+} from '@/lib/extension/question-stats';
 import { openSidePanel } from '@/lib/extension/side-panel';
+import { QUESTION_STATS_STORAGE_KEY } from '@/lib/extension/storage-keys';
 import type { UsageStore } from '@/lib/extension/usage-store';
+import { classifyRemaining } from '@/lib/extension/usage-snapshot';
 import { formatTokens } from '../format';
+import { UsageChart } from './UsageChart';
 import { UsageMeter } from './UsageMeter';
 import './usage-hud.css';
 
@@ -13,9 +24,11 @@ import './usage-hud.css';
 const OPEN_SIDE_PANEL_COMMAND = 'open-side-panel';
 
 /**
- * Renders the popup, the token HUD: tokens left of the allowance with a meter, used
- * this period and the reset date, live while an answer streams, and a
- * button that opens the side panel.
+ * Renders the popup, the token HUD: tokens left of the allowance with a
+ * meter, about how many questions that covers, used this period, the reset
+ * date and plan, what the cache and routing saved, the last 7 days by tier,
+ * an upgrade button when the allowance runs low, and a button that opens
+ * the side panel. It moves live while an answer streams.
  */
 export function UsageHud({ store }: { store: UsageStore }) {
   const phase = useStore(store, (state) => state.phase);
@@ -23,6 +36,7 @@ export function UsageHud({ store }: { store: UsageStore }) {
   const refreshProblem = useStore(store, (state) => state.refreshProblem);
   const windowId = useCurrentWindowId();
   const shortcut = useCommandShortcut(OPEN_SIDE_PANEL_COMMAND);
+  const questionStats = useQuestionStats();
 
   useEffect(() => store.getState().start(), [store]);
 
@@ -30,6 +44,9 @@ export function UsageHud({ store }: { store: UsageStore }) {
   const problem =
     refreshProblem ??
     (snapshot?.status !== 'ok' ? snapshot?.problem : undefined);
+  const level = figures
+    ? classifyRemaining(figures.remaining, figures.allowance)
+    : 'ok';
 
   const openPanel = () => {
     if (windowId === undefined) {
@@ -48,29 +65,43 @@ export function UsageHud({ store }: { store: UsageStore }) {
   return (
     <main className="hud">
       <header className="hud__header">
-        <h1>Tokenwise</h1>
-        {figures && <span className="hud__plan">{figures.plan} plan</span>}
+        <h1>{t('extensionName')}</h1>
+        {figures && (
+          <span className="hud__plan" data-testid="plan">
+            {t('planName', figures.plan)}
+          </span>
+        )}
       </header>
 
       {problem && phase === 'ready' && (
-        <p
+        <div
           className="hud__problem"
           role="status"
           data-testid="backend-problem"
           data-status={snapshot?.status ?? 'failed'}
         >
-          {problem}
-          {figures && snapshot?.syncedAt
-            ? ` The figures below are from ${formatResetTime(snapshot.syncedAt) ?? snapshot.syncedAt}.`
-            : ''}
-        </p>
+          <p className="hud__problem-title">
+            {snapshot?.status === 'unreachable'
+              ? t('backendUnreachableTitle')
+              : t('backendProblemTitle')}
+          </p>
+          <p>
+            {problem}
+            {figures && snapshot?.syncedAt
+              ? ` ${t('figuresFrom', formatResetTime(snapshot.syncedAt) ?? snapshot.syncedAt)}`
+              : ''}
+          </p>
+        </div>
       )}
 
       {phase === 'loading' && !figures && (
-        <p className="hud__loading">Loading…</p>
+        <p className="hud__loading">{t('loading')}</p>
       )}
       {phase === 'ready' && figures && (
-        <section className="hud__figures" aria-label="Token allowance">
+        <section
+          className="hud__figures"
+          aria-label={t('allowanceSectionLabel')}
+        >
           <p className="hud__remaining">
             <span
               className="hud__remaining-value"
@@ -79,7 +110,7 @@ export function UsageHud({ store }: { store: UsageStore }) {
             >
               {formatTokens(figures.remaining)}
             </span>{' '}
-            tokens left of{' '}
+            {t('tokensLeftOf')}{' '}
             <span data-testid="allowance" data-value={figures.allowance}>
               {formatTokens(figures.allowance)}
             </span>
@@ -88,33 +119,51 @@ export function UsageHud({ store }: { store: UsageStore }) {
             remaining={figures.remaining}
             allowance={figures.allowance}
           />
+          <QuestionsLeft remaining={figures.remaining} stats={questionStats} />
           <dl className="hud__details">
-            <dt>Used this period</dt>
+            <dt>{t('usedThisPeriod')}</dt>
             <dd data-testid="used" data-value={figures.used}>
               {formatTokens(figures.used)}
             </dd>
-            <dt>Resets</dt>
+            <dt>{t('resets')}</dt>
             <dd data-testid="reset-date">
               {formatResetTime(figures.resetAt) ?? figures.resetAt}
             </dd>
             {figures.premiumWeight !== 1 && (
               <>
-                <dt>Premium weight</dt>
-                <dd>{figures.premiumWeight}× tokens</dd>
+                <dt>{t('premiumWeight')}</dt>
+                <dd>{t('premiumWeightValue', figures.premiumWeight)}</dd>
               </>
             )}
           </dl>
+          <Savings
+            figures={figures}
+            localCacheSaved={questionStats?.cacheSaved ?? 0}
+          />
           {figures.liveTokens > 0 && (
             <p className="hud__live" data-testid="live-estimate">
-              An answer is streaming; the figures are estimates until it ends.
+              {t('liveEstimate')}
+            </p>
+          )}
+          <UsageChart days={buildWeekSeries(figures.daily, Date.now())} />
+          {UPGRADE_URL && level !== 'ok' && (
+            <p className="hud__upgrade">
+              {figures.remaining === 0 ? t('upgradeGone') : t('upgradeLow')}{' '}
+              <a
+                className="button primary"
+                href={UPGRADE_URL}
+                target="_blank"
+                rel="noopener noreferrer"
+                data-testid="upgrade"
+              >
+                {t('upgrade')}
+              </a>
             </p>
           )}
         </section>
       )}
       {phase === 'ready' && !figures && !problem && (
-        <p className="hud__loading">
-          No usage figures yet. Ask a question in the side panel.
-        </p>
+        <p className="hud__loading">{t('noFiguresYet')}</p>
       )}
 
       <footer className="hud__footer">
@@ -125,22 +174,99 @@ export function UsageHud({ store }: { store: UsageStore }) {
           disabled={windowId === undefined}
           onClick={openPanel}
         >
-          Open side panel
+          {t('openSidePanel')}
         </button>
         {shortcut && (
           <span className="hud__shortcut" data-testid="shortcut">
-            or press {shortcut}
+            {t('orPress', shortcut)}
           </span>
         )}
         {shortcut === '' && (
           <span className="hud__shortcut" data-testid="shortcut">
-            No shortcut set; add one in the browser's extension shortcut
-            settings.
+            {t('noShortcut')}
           </span>
         )}
       </footer>
     </main>
   );
+}
+
+function QuestionsLeft({
+  remaining,
+  stats,
+}: {
+  remaining: number;
+  stats: QuestionStats | undefined;
+}) {
+  const estimate = stats ? estimateQuestionsLeft(remaining, stats) : undefined;
+  return (
+    <p
+      className="hud__questions"
+      data-testid="questions-left"
+      data-value={estimate ?? ''}
+    >
+      {estimate === undefined
+        ? t('questionsLeftUnknown')
+        : t(
+            'questionsLeft',
+            formatTokens(estimate),
+            formatTokens(
+              Math.round((stats?.charged ?? 0) / (stats?.questions || 1)),
+            ),
+          )}
+    </p>
+  );
+}
+
+function Savings({
+  figures,
+  localCacheSaved,
+}: {
+  figures: Parameters<typeof summarizeSavings>[0];
+  localCacheSaved: number;
+}) {
+  const savings = summarizeSavings(figures, localCacheSaved);
+  return (
+    <dl className="hud__details hud__savings">
+      <dt>{t('savedByCache')}</dt>
+      <dd data-testid="saved-cache" data-value={savings.byCache}>
+        {t('tokensCount', formatTokens(savings.byCache))}
+      </dd>
+      <dt>{t('savedByRouting')}</dt>
+      <dd data-testid="saved-routing" data-value={savings.byRouting}>
+        {t('tokensCountEstimated', formatTokens(savings.byRouting))}
+      </dd>
+    </dl>
+  );
+}
+
+/** Reads the question counts and follows their changes. */
+function useQuestionStats(): QuestionStats | undefined {
+  const [stats, setStats] = useState<QuestionStats | undefined>();
+  useEffect(() => {
+    let active = true;
+    const read = () => {
+      readQuestionStats()
+        .then((value) => active && setStats(value))
+        .catch((error: unknown) =>
+          debugLog('popup', 'reading question stats failed', {
+            error: String(error),
+          }),
+        );
+    };
+    const listener = (changes: Record<string, unknown>, areaName: string) => {
+      if (areaName === 'local' && QUESTION_STATS_STORAGE_KEY in changes) {
+        read();
+      }
+    };
+    read();
+    browser.storage.onChanged.addListener(listener);
+    return () => {
+      active = false;
+      browser.storage.onChanged.removeListener(listener);
+    };
+  }, []);
+  return stats;
 }
 
 /** Reads the id of the window this page is in, once. */

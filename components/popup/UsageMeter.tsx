@@ -1,4 +1,5 @@
 import { classifyRemaining } from '@/lib/extension/usage-snapshot';
+import { t } from '@/lib/extension/i18n';
 import { formatTokens } from '../format';
 
 /**
@@ -24,11 +25,15 @@ export function UsageMeter({
       role="meter"
       data-testid="meter"
       data-level={level}
-      aria-label="Tokens left this period"
+      aria-label={t('meterLabel')}
       aria-valuemin={0}
       aria-valuemax={allowance}
       aria-valuenow={remaining}
-      aria-valuetext={`${formatTokens(remaining)} of ${formatTokens(allowance)} tokens left`}
+      aria-valuetext={t(
+        'meterValueText',
+        formatTokens(remaining),
+        formatTokens(allowance),
+      )}
     >
       <div className="meter__fill" style={{ width: `${percent}%` }} />
     </div>

@@ -15,7 +15,7 @@ import { describeError } from './error-messages';
 import type { InstallRecord } from './install-store';
 import type { AnswerEvent, AskMessage } from './port-messages';
 import { readRouteModels, rememberRouteModel } from './route-models';
-import { recordAnsweredQuestion } from './question-stats';
+import { recordAnsweredQuestion, recordCacheSaving } from './question-stats';
 import { readSettings, resolveRequestedTier, type Settings } from './settings';
 import type { UsageMirror } from './usage-mirror';
 import type { UsageSnapshot } from './usage-snapshot';
@@ -83,6 +83,7 @@ export async function answerQuestion(
       const cached = await lookUpCachedAnswer(resolved, install, services);
       if (cached) {
         replayCachedAnswer(answerId, cached, emit);
+        await recordCacheSaving(cached.charged).catch(logFailure);
         outcome = 'cached';
         return outcome;
       }

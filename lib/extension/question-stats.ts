@@ -13,6 +13,8 @@ export const questionStatsSchema = z.object({
   periodStart: z.string().optional(),
   questions: z.number().int().nonnegative(),
   charged: z.number().int().nonnegative(),
+  /** Allowance tokens that answers from this browser's cache would have cost. */
+  cacheSaved: z.number().int().nonnegative().default(0),
 });
 export type QuestionStats = z.infer<typeof questionStatsSchema>;
 
@@ -22,27 +24,48 @@ export async function readQuestionStats(): Promise<QuestionStats> {
   const parsed = questionStatsSchema.safeParse(
     stored[QUESTION_STATS_STORAGE_KEY],
   );
-  return parsed.success ? parsed.data : { questions: 0, charged: 0 };
+  return parsed.success
+    ? parsed.data
+    : { questions: 0, charged: 0, cacheSaved: 0 };
+}
+
+/** Adds one question answered by the backend, with its charge. */
+export async function recordAnsweredQuestion(charged: number): Promise<void> {
+  await updateQuestionStats((stats) => ({
+    ...stats,
+    questions: stats.questions + 1,
+    charged: stats.charged + Math.max(0, Math.round(charged)),
+  }));
+}
+
+/** Adds what an answer from the local cache would have cost. */
+export async function recordCacheSaving(saved: number): Promise<void> {
+  await updateQuestionStats((stats) => ({
+    ...stats,
+    cacheSaved: stats.cacheSaved + Math.max(0, Math.round(saved)),
+  }));
 }
 
 /**
- * Adds one answered question and its charge. Counts from an earlier
- * period, by the usage mirror's period start, are dropped first.
+ * Applies a change to the counts. Counts from an earlier period, by the
+ * usage mirror's period start, are reset first.
  */
-export async function recordAnsweredQuestion(charged: number): Promise<void> {
+async function updateQuestionStats(
+  change: (stats: QuestionStats) => QuestionStats,
+): Promise<void> {
   const periodStart = (await readUsageSnapshot())?.figures?.periodStart;
   const stats = await readQuestionStats();
-  const current =
+  const isOldPeriod =
     periodStart !== undefined &&
     stats.periodStart !== undefined &&
-    stats.periodStart !== periodStart
-      ? { questions: 0, charged: 0 }
-      : stats;
-  const next: QuestionStats = {
+    stats.periodStart !== periodStart;
+  const current = isOldPeriod
+    ? { questions: 0, charged: 0, cacheSaved: 0 }
+    : stats;
+  const next = change({
+    ...current,
     periodStart: periodStart ?? stats.periodStart,
-    questions: current.questions + 1,
-    charged: current.charged + Math.max(0, Math.round(charged)),
-  };
+  });
   await browser.storage.local.set({ [QUESTION_STATS_STORAGE_KEY]: next });
 }
 

@@ -11,6 +11,7 @@ import { debugLog } from './debug-log';
 import { USAGE_STORAGE_KEY } from './storage-keys';
 import {
   readUsageSnapshot,
+  type DailyUsage,
   type UsageFigures,
   type UsageSnapshot,
 } from './usage-snapshot';
@@ -25,6 +26,7 @@ interface SettledFigures {
   premiumWeight: number;
   periodStart: string;
   resetAt: string;
+  daily: DailyUsage[];
 }
 
 interface LiveAnswer {
@@ -86,6 +88,7 @@ export class UsageMirror {
       premiumWeight: usage.premiumWeight,
       periodStart: usage.periodStart,
       resetAt: usage.resetAt,
+      daily: usage.daily,
     };
     this.status = 'ok';
     this.problem = undefined;
@@ -216,6 +219,7 @@ export class UsageMirror {
       premiumWeight: settled.premiumWeight,
       periodStart: settled.periodStart,
       resetAt: settled.resetAt,
+      daily: settled.daily,
     };
   }
 
@@ -239,6 +243,7 @@ export class UsageMirror {
           premiumWeight: figures.premiumWeight,
           periodStart: figures.periodStart,
           resetAt: figures.resetAt,
+          daily: figures.daily,
         };
       }
     });

@@ -5,6 +5,7 @@
  */
 import { browser } from 'wxt/browser';
 import { z } from 'zod';
+import { dailyUsageSchema } from '../protocol';
 import { USAGE_STORAGE_KEY } from './storage-keys';
 
 const tokenCount = z.number().int().nonnegative();
@@ -27,7 +28,10 @@ export const usageFiguresSchema = z.object({
   premiumWeight: z.number().positive(),
   periodStart: z.string(),
   resetAt: z.string(),
+  /** The backend's daily series by tier, oldest first; empty when unknown. */
+  daily: z.array(dailyUsageSchema).default([]),
 });
+export type DailyUsage = z.infer<typeof dailyUsageSchema>;
 export type UsageFigures = z.infer<typeof usageFiguresSchema>;
 
 export const usageSnapshotSchema = z.object({
