@@ -37,6 +37,8 @@ export function UsageHud({ store }: { store: UsageStore }) {
   const windowId = useCurrentWindowId();
   const shortcut = useCommandShortcut(OPEN_SIDE_PANEL_COMMAND);
   const questionStats = useQuestionStats();
+  // The chart's last day is the day the popup opened.
+  const [openedAt] = useState(() => Date.now());
 
   useEffect(() => store.getState().start(), [store]);
 
@@ -145,7 +147,7 @@ export function UsageHud({ store }: { store: UsageStore }) {
               {t('liveEstimate')}
             </p>
           )}
-          <UsageChart days={buildWeekSeries(figures.daily, Date.now())} />
+          <UsageChart days={buildWeekSeries(figures.daily, openedAt)} />
           {UPGRADE_URL && level !== 'ok' && (
             <p className="hud__upgrade">
               {figures.remaining === 0 ? t('upgradeGone') : t('upgradeLow')}{' '}
