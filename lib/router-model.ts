@@ -9,9 +9,9 @@
  * inverse document frequency, so rare topic words count more than "the".
  *
  * The regressions take the hand features and the two word rates. One
- * estimates the chance that the cheap model fails, the other the chance
- * that the premium model succeeds; their product is the chance that the
- * prompt needs premium.
+ * estimates the chance that the cheap model fails, and the other the
+ * chance that the premium model succeeds. Their product estimates the
+ * chance that the prompt needs premium.
  */
 import {
   HAND_FEATURE_NAMES,

@@ -14,6 +14,9 @@ interface Rule {
   matches: (facts: QuestionFacts) => boolean;
 }
 
+/** Reason of a general question that no rule matches. */
+export const PLAIN_QUESTION_REASON = 'short, general question';
+
 /** Logit of a general question that no rule matches: cheap, about 0.27. */
 const GENERAL_BIAS = -1;
 
@@ -113,7 +116,7 @@ export function assessGeneralQuestion(facts: QuestionFacts): RuleAssessment {
     : reasons;
   return {
     logit: GENERAL_BIAS + matched.reduce((sum, rule) => sum + rule.weight, 0),
-    reasons: longest.length > 0 ? longest : ['short, general question'],
+    reasons: longest.length > 0 ? longest : [PLAIN_QUESTION_REASON],
   };
 }
 

@@ -142,9 +142,9 @@ describe('routeQuestion', () => {
     ];
     const decision = routeQuestion({ question: 'Why is that wrong?', history });
 
-    expect(decision.reasons).toContain(
+    expect(decision.reasons).toEqual([
       'follows up on code in the conversation',
-    );
+    ]);
   });
 
   it('raises the score for analysis of the page', () => {

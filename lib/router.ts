@@ -24,7 +24,11 @@ import {
   sigmoid,
   validateRouterWeights,
 } from './router-model';
-import { assessContext, assessGeneralQuestion } from './router-rules';
+import {
+  assessContext,
+  assessGeneralQuestion,
+  PLAIN_QUESTION_REASON,
+} from './router-rules';
 import { ROUTER_WEIGHTS } from './router-weights';
 
 export interface RouteInput {
@@ -69,10 +73,16 @@ export function routeQuestion(
 
   const score = clampScore(sigmoid(question.logit + context.logit));
   const tier = score >= threshold ? 'premium' : 'cheap';
+  // A context reason replaces "short, general question", which would
+  // otherwise contradict a premium decision made for the context.
+  const questionReasons =
+    context.reasons.length > 0
+      ? question.reasons.filter((reason) => reason !== PLAIN_QUESTION_REASON)
+      : question.reasons;
   return {
     tier,
     score,
-    reasons: [...question.reasons, ...context.reasons],
+    reasons: [...questionReasons, ...context.reasons],
   };
 }
 

@@ -7,9 +7,9 @@ import {
   REPLY_PRIMER_TOKENS,
 } from './tokens';
 
-// Expected counts are o200k_base token ids as gpt-tokenizer 4.0.0 encodes
-// them, written out so that a change of encoding or of counting method
-// (for example characters divided by four) fails here.
+// Expected counts are the numbers of o200k_base tokens that gpt-tokenizer
+// 4.0.0 produces, written out so that a change of encoding or of counting
+// method (for example characters divided by four) fails here.
 const KNOWN_COUNTS: ReadonlyArray<
   [label: string, text: string, tokens: number]
 > = [

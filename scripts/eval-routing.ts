@@ -57,8 +57,15 @@ export interface SetReport {
     accuracy: number;
     qualityRetained: number;
   };
-  /** 1 minus the smallest premium share reaching 95% of premium quality. */
-  costReductionAtTarget: { router: number; randomRouter: number };
+  /**
+   * 1 minus the smallest premium share reaching 95% of premium quality, for
+   * the router, a random router and a router that scores by prompt length.
+   */
+  costReductionAtTarget: {
+    router: number;
+    randomRouter: number;
+    lengthOnlyRouter: number;
+  };
   /** Share of the scored prompts that the router scored with each method. */
   promptKinds: Record<string, number>;
 }
@@ -149,6 +156,11 @@ export async function evaluateRouting(options: {
 
     const baselines = measureBaselines(scored);
     const cheapest = findCheapestPoint(scores, scored, QUALITY_TARGET);
+    const cheapestByLength = findCheapestPoint(
+      scored.map((record) => record.prompt.length),
+      scored,
+      QUALITY_TARGET,
+    );
     sets.push({
       name: set.name,
       file: set.file,
@@ -163,6 +175,7 @@ export async function evaluateRouting(options: {
       costReductionAtTarget: {
         router: 1 - cheapest.premiumShare,
         randomRouter: computeRandomCostReduction(scored, QUALITY_TARGET),
+        lengthOnlyRouter: 1 - cheapestByLength.premiumShare,
       },
       promptKinds: Object.fromEntries(
         Object.entries(kindCounts).map(([kind, count]) => [
@@ -207,7 +220,7 @@ export function formatReport(report: EvaluationReport): string {
       `${set.name} (${set.file}): ${set.scoredPrompts} of ${set.totalPrompts} prompts scored`,
       `  cheap-only accuracy ${percent(set.cheapOnlyAccuracy)}, premium-only accuracy ${percent(set.premiumOnlyAccuracy)}`,
       `  at the deployed threshold ${deployed.threshold}: premium share ${percent(deployed.premiumShare)}, quality retained ${percent(deployed.qualityRetained)} of premium-only`,
-      `  cost reduction against premium-only at ${percent(report.qualityTarget)} of premium quality: router ${percent(set.costReductionAtTarget.router)}, random router ${percent(set.costReductionAtTarget.randomRouter)}`,
+      `  cost reduction against premium-only at ${percent(report.qualityTarget)} of premium quality: router ${percent(set.costReductionAtTarget.router)}, random router ${percent(set.costReductionAtTarget.randomRouter)} (length-only router ${percent(set.costReductionAtTarget.lengthOnlyRouter)})`,
       `  prompt kinds: ${Object.entries(set.promptKinds)
         .map(([kind, share]) => `${kind} ${percent(share)}`)
         .join(', ')}`,

@@ -127,14 +127,23 @@ function trainKindModel(label: string, records: RoutingRecord[]): KindModel {
         0,
       ) / SELECTION_TARGETS.length;
     console.log(
-      `${label}: smoothing ${candidate.smoothing}, L2 ${candidate.l2}: cross-validated cost reduction ${(reduction * 100).toFixed(1)}% (mean over 93% to 97% quality)`,
+      `${label}: smoothing ${candidate.smoothing}, L2 ${candidate.l2}: cross-validated cost reduction ${percent(reduction)} (mean over 93% to 97% quality)`,
     );
     if (reduction > best.reduction) {
       best = { candidate, reduction, scores };
     }
   }
 
-  const threshold = findCheapestPoint(best.scores, records).threshold;
+  const cheapest = findCheapestPoint(best.scores, records);
+  const cheapestByLength = findCheapestPoint(
+    records.map((record) => record.prompt.length),
+    records,
+  );
+  console.log(
+    `${label}: cross-validated cost reduction at 95% quality ${percent(1 - cheapest.premiumShare)}, length-only router on the same prompts ${percent(1 - cheapestByLength.premiumShare)}`,
+  );
+
+  const threshold = cheapest.threshold;
   const calibrationExponent =
     threshold > 0 && threshold < 1 ? Math.log(0.5) / Math.log(threshold) : 1;
   console.log(
@@ -397,6 +406,10 @@ function formatWeightsModule(weights: RouterWeights): string {
     `export const ROUTER_WEIGHTS: RouterWeights = ${JSON.stringify(weights)};`,
     '',
   ].join('\n');
+}
+
+function percent(value: number): string {
+  return `${(value * 100).toFixed(1)}%`;
 }
 
 function round(value: number): number {

@@ -89,7 +89,11 @@ describe('eval-routing script', () => {
           premiumShare: number;
           qualityRetained: number;
         };
-        costReductionAtTarget: { router: number; randomRouter: number };
+        costReductionAtTarget: {
+          router: number;
+          randomRouter: number;
+          lengthOnlyRouter: number;
+        };
       }>;
       meanDecisionMilliseconds: number;
       decisions: number;
@@ -118,6 +122,9 @@ describe('eval-routing script', () => {
       expect(set.costReductionAtTarget.router).toBeGreaterThanOrEqual(0);
       expect(set.costReductionAtTarget.router).toBeLessThanOrEqual(1);
       expect(set.costReductionAtTarget.randomRouter).toBeGreaterThanOrEqual(0);
+      expect(set.costReductionAtTarget.lengthOnlyRouter).toBeGreaterThanOrEqual(
+        0,
+      );
     }
     expect(report.decisions).toBe(
       report.sets[0]!.scoredPrompts + report.sets[1]!.scoredPrompts,
@@ -148,7 +155,7 @@ describe('eval-routing script', () => {
       /at the deployed threshold 0\.5: premium share \d+\.\d%, quality retained \d+\.\d% of premium-only/,
     );
     expect(stdout).toMatch(
-      /cost reduction against premium-only at 95\.0% of premium quality: router \d+\.\d%, random router \d+\.\d%/,
+      /cost reduction against premium-only at 95\.0% of premium quality: router \d+\.\d%, random router \d+\.\d% \(length-only router \d+\.\d%\)/,
     );
     expect(stdout).toMatch(
       /Mean decision time: \d+\.\d{4} ms over \d+ decisions, after a warm-up pass\./,
