@@ -1,6 +1,7 @@
 /**
  * The `tokenwise` command line: `serve` starts the backend, `route` runs the
- * router over JSON Lines. Exit codes: 0 success, 1 failure (invalid
+ * router over JSON Lines, `similar` scores question pairs and `simulate`
+ * replays a traffic log into a bill. Exit codes: 0 success, 1 failure (invalid
  * configuration, a port in use), 2 usage error (unknown command or option).
  */
 import { parseArgs } from 'node:util';
@@ -35,6 +36,22 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   }
   if (command === 'route') {
     return runRoute(rest, io);
+  }
+  if (command === 'similar') {
+    const { runSimilarCommand } = await import('../commands/similar');
+    return runSimilarCommand({
+      args: rest,
+      input: io.stdin,
+      output: io.stdout,
+    });
+  }
+  if (command === 'simulate') {
+    const { runSimulateCommand } = await import('../commands/simulate');
+    return runSimulateCommand({
+      args: rest,
+      output: io.stdout,
+      errorOutput: io.stderr,
+    });
   }
   io.stderr.write(
     `tokenwise: unknown command "${command}". Run tokenwise --help for the list of commands.\n`,
