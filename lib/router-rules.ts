@@ -105,7 +105,13 @@ export interface RuleAssessment {
 
 /** Scores a general question with the question rules. */
 export function assessGeneralQuestion(facts: QuestionFacts): RuleAssessment {
-  const matched = QUESTION_RULES.filter((rule) => rule.matches(facts));
+  // A hard signal outweighs an easy one: "Hi, prove that ..." is a proof
+  // and "translate this Python to Rust" is code, so when any rule raises
+  // the score, the rules that lower it are dropped.
+  const all = QUESTION_RULES.filter((rule) => rule.matches(facts));
+  const matched = all.some((rule) => rule.weight > 0)
+    ? all.filter((rule) => rule.weight > 0)
+    : all;
   const reasons = [...matched]
     .sort((left, right) => Math.abs(right.weight) - Math.abs(left.weight))
     .map((rule) => rule.reason);

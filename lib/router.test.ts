@@ -41,6 +41,16 @@ const CASES: ReadonlyArray<[string, 'cheap' | 'premium', string]> = [
     'premium',
     'contains code',
   ],
+  [
+    'Hi! Can you prove that there are infinitely many primes?',
+    'premium',
+    'asks for a proof or derivation',
+  ],
+  [
+    'Translate this Python function into Rust:\ndef add(a, b):\n    return a + b',
+    'premium',
+    'contains code',
+  ],
   [TRAIN_PROBLEM, 'premium', 'multi-step maths word problem (7 quantities)'],
   [
     'Solve the integral of x^2 * e^(3x) dx and check the result by differentiating it.',
