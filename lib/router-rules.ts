@@ -5,7 +5,11 @@
  * Each rule that matches adds its weight to a logit and gives a reason.
  */
 import type { ChatMessage, PageContext } from './protocol';
-import { looksLikeCode, type QuestionFacts } from './router-features';
+import {
+  looksLikeCode,
+  MAX_ANALYZED_CHARS,
+  type QuestionFacts,
+} from './router-features';
 
 interface Rule {
   /** Added to the logit when the rule matches. */
@@ -126,6 +130,9 @@ export function assessGeneralQuestion(facts: QuestionFacts): RuleAssessment {
   };
 }
 
+/** Earlier turns, counted back from the question, searched for code. */
+const RECENT_TURNS_SEARCHED_FOR_CODE = 4;
+
 /** Characters of earlier turns above which a conversation counts as long. */
 const LONG_HISTORY_CHARS = 12_000;
 
@@ -146,10 +153,12 @@ export function assessContext(
     logit += 1;
     reasons.push('follows a long conversation');
   }
-  if (
-    history.some((message) => looksLikeCode(message.content)) &&
-    question.words <= 60
-  ) {
+  // Only the latest turns, cut to MAX_ANALYZED_CHARS, are searched for
+  // code, so a long conversation does not slow the decision down.
+  const recentTurns = history
+    .slice(-RECENT_TURNS_SEARCHED_FOR_CODE)
+    .map((message) => message.content.slice(0, MAX_ANALYZED_CHARS));
+  if (question.words <= 60 && recentTurns.some(looksLikeCode)) {
     logit += 1.5;
     reasons.push('follows up on code in the conversation');
   }

@@ -157,6 +157,21 @@ describe('routeQuestion', () => {
     ]);
   });
 
+  it('searches only the latest turns for code', () => {
+    const history = [
+      { role: 'user' as const, content: 'const total = add(1, 2);' },
+      ...Array.from({ length: 4 }, (_value, index) => ({
+        role: index % 2 === 0 ? ('assistant' as const) : ('user' as const),
+        content: 'Some plain prose about the weather.',
+      })),
+    ];
+    const decision = routeQuestion({ question: 'Why is that?', history });
+
+    expect(decision.reasons).not.toContain(
+      'follows up on code in the conversation',
+    );
+  });
+
   it('raises the score for analysis of the page', () => {
     const question = 'Analyze the argument of this article.';
     const pageContext = {
