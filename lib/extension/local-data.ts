@@ -3,13 +3,16 @@ import { browser } from 'wxt/browser';
 import type { TokenwiseDatabase } from './database';
 import {
   CURRENT_CONVERSATION_STORAGE_KEY,
+  PENDING_SELECTION_STORAGE_KEY,
+  QUESTION_STATS_STORAGE_KEY,
   ROUTE_MODELS_STORAGE_KEY,
   USAGE_STORAGE_KEY,
 } from './storage-keys';
 
 /**
- * Deletes the conversations, the cached answers and the usage mirror. The
- * install's registration stays, so the allowance carries on; the usage
+ * Deletes the conversations, the cached answers and their counters, the
+ * usage mirror and the question counts. The settings and the install's
+ * registration stay, so the allowance carries on; the usage
  * mirror is fetched again the next time the popup opens.
  */
 export async function clearLocalData(
@@ -17,9 +20,15 @@ export async function clearLocalData(
 ): Promise<void> {
   await database.transaction(
     'rw',
-    [database.answers, database.conversations, database.messages],
+    [
+      database.answers,
+      database.conversations,
+      database.messages,
+      database.counters,
+    ],
     async () => {
       await database.answers.clear();
+      await database.counters.clear();
       await database.conversations.clear();
       await database.messages.clear();
     },
@@ -28,5 +37,7 @@ export async function clearLocalData(
     USAGE_STORAGE_KEY,
     ROUTE_MODELS_STORAGE_KEY,
     CURRENT_CONVERSATION_STORAGE_KEY,
+    QUESTION_STATS_STORAGE_KEY,
+    PENDING_SELECTION_STORAGE_KEY,
   ]);
 }

@@ -21,9 +21,6 @@ export const DEBUG_STORAGE_KEY = 'debug';
 /** The options page's settings; see settings.ts for their shape. */
 export const SETTINGS_STORAGE_KEY = 'settings';
 
-/** Answer cache counters: `{ hits, tokensSaved }`. */
-export const CACHE_STATS_STORAGE_KEY = 'cache-stats';
-
 /** Questions answered and allowance tokens charged this period, for the HUD. */
 export const QUESTION_STATS_STORAGE_KEY = 'question-stats';
 
