@@ -20,6 +20,7 @@ export function openAnswerCache(
     | 'cacheTtlSeconds'
     | 'sharedCache'
     | 'redisUrl'
+    | 'redisKeyPrefix'
     | 'database'
     | 'dataDirectory'
   >,
@@ -30,7 +31,10 @@ export function openAnswerCache(
   }
   if (config.redisUrl !== undefined) {
     return new ServerAnswerCache({
-      storage: openRedisAnswerCache(config.redisUrl),
+      storage: openRedisAnswerCache({
+        url: config.redisUrl,
+        keyPrefix: config.redisKeyPrefix,
+      }),
       ttlSeconds: config.cacheTtlSeconds,
       sharedCache: config.sharedCache,
       logger,

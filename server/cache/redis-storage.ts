@@ -5,15 +5,24 @@
 import { Redis } from 'ioredis';
 import type { AnswerCacheStorage, CachedAnswer } from './types';
 
-/** Prefix of every key; the version changes when the entry layout does. */
-export const REDIS_KEY_PREFIX = 'tokenwise:answer-cache:v1:';
+/** Part of every key after the deployment's prefix; versioned with the entry layout. */
+export const REDIS_CACHE_NAMESPACE = 'answer-cache:v1:';
+
+export interface RedisAnswerCacheOptions {
+  url: string;
+  /** The deployment's prefix (TOKENWISE_REDIS_KEY_PREFIX), e.g. "tokenwise:". */
+  keyPrefix: string;
+}
 
 /**
- * Connects to Redis at `url`. Commands fail after a few reconnect attempts
- * rather than queueing forever, so a down Redis turns into cache misses.
+ * Connects to Redis. Commands fail after a few reconnect attempts rather
+ * than queueing forever, so a Redis that is down turns into cache misses.
  */
-export function openRedisAnswerCache(url: string): AnswerCacheStorage {
-  const redis = new Redis(url, {
+export function openRedisAnswerCache(
+  options: RedisAnswerCacheOptions,
+): AnswerCacheStorage {
+  const prefix = `${options.keyPrefix}${REDIS_CACHE_NAMESPACE}`;
+  const redis = new Redis(options.url, {
     maxRetriesPerRequest: 2,
     lazyConnect: false,
   });
@@ -23,16 +32,11 @@ export function openRedisAnswerCache(url: string): AnswerCacheStorage {
 
   return {
     async get(key) {
-      const value = await redis.get(REDIS_KEY_PREFIX + key);
+      const value = await redis.get(prefix + key);
       return value === null ? undefined : (JSON.parse(value) as CachedAnswer);
     },
     async set(key, answer, ttlSeconds) {
-      await redis.set(
-        REDIS_KEY_PREFIX + key,
-        JSON.stringify(answer),
-        'EX',
-        ttlSeconds,
-      );
+      await redis.set(prefix + key, JSON.stringify(answer), 'EX', ttlSeconds);
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());
