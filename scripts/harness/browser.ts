@@ -86,13 +86,16 @@ export async function launchExtension(options: {
   extensionDir: string;
   headless?: boolean;
   colorScheme?: 'light' | 'dark';
+  /** Profile folder to reuse, so a relaunch keeps the extension's data. */
+  profileDir?: string;
 }): Promise<ExtensionBrowser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium is missing at ${CHROMIUM_PATH}: install it with "apt-get install -y chromium", or set CHROMIUM_PATH.`,
     );
   }
-  const profileDir = mkdtempSync(join(tmpdir(), 'tokenwise-profile-'));
+  const profileDir =
+    options.profileDir ?? mkdtempSync(join(tmpdir(), 'tokenwise-profile-'));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_PATH,
     headless: options.headless ?? true,
@@ -216,4 +219,39 @@ export async function readHud(page: Page): Promise<HudShown> {
     used: await value('used'),
     resetDate: (await page.getByTestId('reset-date').innerText()).trim(),
   };
+}
+
+/**
+ * Opens the options page in a new tab. Its URL is `options.html` in the
+ * extension's folder.
+ */
+export async function openOptions(browser: ExtensionBrowser): Promise<Page> {
+  const page = await browser.context.newPage();
+  await page.goto(`chrome-extension://${browser.extensionId}/options.html`);
+  return page;
+}
+
+/** Merges settings into the extension's `settings` entry, as the options page does. */
+export async function writeSettings(
+  browser: ExtensionBrowser,
+  settings: Record<string, unknown>,
+): Promise<void> {
+  await browser.serviceWorker.evaluate(async (change) => {
+    const storage = (
+      globalThis as unknown as {
+        chrome: {
+          storage: {
+            local: {
+              get(key: string): Promise<Record<string, unknown>>;
+              set(items: Record<string, unknown>): Promise<void>;
+            };
+          };
+        };
+      }
+    ).chrome.storage.local;
+    const stored = await storage.get('settings');
+    await storage.set({
+      settings: { ...(stored.settings as object | undefined), ...change },
+    });
+  }, settings);
 }
