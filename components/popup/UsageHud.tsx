@@ -209,13 +209,15 @@ function QuestionsLeft({
     >
       {estimate === undefined
         ? t('questionsLeftUnknown')
-        : t(
-            'questionsLeft',
-            formatTokens(estimate),
-            formatTokens(
-              Math.round((stats?.charged ?? 0) / (stats?.questions || 1)),
-            ),
-          )}
+        : estimate === 0
+          ? t('questionsLeftNone')
+          : t(
+              'questionsLeft',
+              formatTokens(estimate),
+              formatTokens(
+                Math.round((stats?.charged ?? 0) / (stats?.questions || 1)),
+              ),
+            )}
     </p>
   );
 }

@@ -42,12 +42,13 @@ export function ChatPanel({ store }: { store: ChatStore }) {
   }, [store]);
 
   const lastText = messages.at(-1)?.text;
+  const lastStatus = messages.at(-1)?.status;
   useEffect(() => {
     const list = listRef.current;
     if (list) {
       list.scrollTop = list.scrollHeight;
     }
-  }, [messages.length, lastText]);
+  }, [messages.length, lastText, lastStatus]);
 
   const actions = store.getState();
   return (

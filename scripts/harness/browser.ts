@@ -25,13 +25,18 @@ export async function buildExtension(options: {
   backendUrl: string;
   outDir: string;
   browser?: 'chrome' | 'firefox';
+  /** Extra build variables, such as WXT_UPGRADE_URL. */
+  env?: Record<string, string>;
 }): Promise<string> {
   const browser = options.browser ?? 'chrome';
   await runCommand('npx', ['wxt', 'build', '-b', browser], {
+    ...options.env,
     WXT_BACKEND_URL: options.backendUrl,
     TOKENWISE_BUILD_DIR: options.outDir,
   });
-  const extensionDir = join(options.outDir, `${browser}-mv3`);
+  // WXT builds Manifest V2 for Firefox and V3 for Chrome by default.
+  const manifestVersion = browser === 'firefox' ? 'mv2' : 'mv3';
+  const extensionDir = join(options.outDir, `${browser}-${manifestVersion}`);
   if (!existsSync(join(extensionDir, 'manifest.json'))) {
     throw new Error(`wxt build wrote no manifest.json in ${extensionDir}.`);
   }
