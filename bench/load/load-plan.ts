@@ -1,0 +1,73 @@
+/**
+ * The plan one load run follows and the figures it returns; shared by the
+ * process that starts a run and the load worker that performs it.
+ */
+import type { Distribution } from '../stats';
+
+/** How request bodies are written: Tokenwise's chat or OpenAI's format. */
+export type BodyFormat = 'tokenwise' | 'openai';
+
+export interface LoadPlan {
+  /** Full URL of the endpoint, on 127.0.0.1. */
+  url: string;
+  bodyFormat: BodyFormat;
+  /** OpenAI format only: the model named in the body. */
+  model?: string;
+  /** Headers sent with every request. */
+  headers: Record<string, string>;
+  /**
+   * Bearer tokens used in turn, one per request, so the load is spread
+   * over many installs; empty to send none.
+   */
+  bearerTokens: string[];
+  /** Open connections; each has at most one request in flight. */
+  connections: number;
+  /** Requests per second over all connections; unset means as fast as possible. */
+  requestsPerSecond?: number;
+  /** Seconds of load before measuring, at the same rate. */
+  warmupSeconds: number;
+  /** Seconds of measured load. */
+  durationSeconds: number;
+}
+
+export interface LoadResult {
+  /** Requests answered with a 2xx status in the measured part. */
+  completed: number;
+  /** Non-2xx answers, connection errors and timeouts. */
+  failed: number;
+  /** Completed requests per second over the measured part. */
+  achievedRate: number;
+  /** Time from sending a request to its first answer text, in milliseconds. */
+  firstTokenMs?: Distribution;
+  /** Time from sending a request to the end of its response, in milliseconds. */
+  fullResponseMs?: Distribution;
+}
+
+/** Matches the first text of an answer in a streamed response. */
+export const FIRST_TOKEN_MARKERS: Record<BodyFormat, RegExp> = {
+  tokenwise: /event: text-delta/,
+  openai: /"content":"[^"]/,
+};
+
+/**
+ * Builds one request body. `label` is unique to a load run and `sequence`
+ * to a request in it, so no two questions of a benchmark are the same.
+ */
+export function buildRequestBody(
+  plan: Pick<LoadPlan, 'bodyFormat' | 'model'>,
+  label: string,
+  sequence: number,
+): string {
+  // A unique question misses every cache, so each request reaches the
+  // provider and pays for reservation, settlement and the ledger.
+  const question = `What is the boiling point of water at sea level? (${label}-${sequence})`;
+  if (plan.bodyFormat === 'tokenwise') {
+    return JSON.stringify({ question, tier: 'cheap' });
+  }
+  return JSON.stringify({
+    model: plan.model,
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: [{ role: 'user', content: question }],
+  });
+}
