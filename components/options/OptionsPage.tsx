@@ -21,7 +21,7 @@ import {
   type Settings,
 } from '@/lib/extension/settings';
 import { DEBUG_STORAGE_KEY } from '@/lib/extension/storage-keys';
-import { formatTokens } from '../format';
+import { formatBytes, formatTokens } from '../format';
 import './options-page.css';
 
 const MEGABYTE = 1024 * 1024;
@@ -79,6 +79,8 @@ export function OptionsPage({ database }: { database: TokenwiseDatabase }) {
   }, []);
 
   const change = (update: Partial<Settings>) => {
+    // Shown at once; storage catches up a moment later.
+    setSettings((current) => (current ? { ...current, ...update } : current));
     updateSettings(update)
       .then((next) => {
         setSettings(next);
@@ -187,7 +189,7 @@ export function OptionsPage({ database }: { database: TokenwiseDatabase }) {
             </dd>
             <dt>{t('cacheSize')}</dt>
             <dd data-testid="cache-size" data-value={cacheStats.bytes}>
-              {t('megabytes', (cacheStats.bytes / MEGABYTE).toFixed(2))}
+              {formatBytes(cacheStats.bytes)}
             </dd>
             <dt>{t('cacheHits')}</dt>
             <dd data-testid="cache-hits" data-value={cacheStats.hits}>

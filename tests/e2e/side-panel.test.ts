@@ -59,6 +59,13 @@ async function screenshotBothSchemes(page: Page, name: string): Promise<void> {
 
 /** Starts a new chat and waits until the panel shows it empty. */
 async function startNewChat(page: Page): Promise<void> {
+  // Waits for the panel to load its conversation, which would replace a
+  // new chat started before it.
+  await page.waitForFunction(
+    () =>
+      document.querySelector('.chat__empty') !== null ||
+      document.querySelector('[data-testid="answer"]') !== null,
+  );
   const button = page.getByTestId('new-conversation');
   if (await button.isEnabled()) {
     await button.click();
