@@ -41,7 +41,7 @@ export interface PairScores {
   falseHitRate: number;
 }
 
-/** A seeded uniform random source in [0, 1) (mulberry32). */
+/** Creates a seeded source of uniform random numbers in [0, 1) (mulberry32). */
 export function createRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -25,7 +25,7 @@ export interface AnswerCacheOptions {
   /** Whether the shared scope is on. */
   sharedCache: boolean;
   logger: Logger;
-  /** Which storage backs the cache, for the logs: sqlite or redis. */
+  /** Name of the storage behind the cache, for the logs: sqlite or redis. */
   storageKind: string;
 }
 
@@ -85,7 +85,7 @@ export class ServerAnswerCache {
     return { kind: 'leader', key, flight };
   }
 
-  /** Stores a complete answer; a storage failure is logged, not thrown. */
+  /** Stores a complete answer. A storage failure is logged, not thrown. */
   async store(key: string, answer: CachedAnswer): Promise<void> {
     try {
       await this.storage.set(key, answer, this.ttlSeconds, answer.createdAt);

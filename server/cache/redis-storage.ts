@@ -5,7 +5,7 @@
 import { Redis } from 'ioredis';
 import type { AnswerCacheStorage, CachedAnswer } from './types';
 
-/** Part of every key after the deployment's prefix; versioned with the entry layout. */
+/** Part of every key after the deployment's prefix, versioned with the entry layout. */
 export const REDIS_CACHE_NAMESPACE = 'answer-cache:v1:';
 
 export interface RedisAnswerCacheOptions {
@@ -26,8 +26,8 @@ export function openRedisAnswerCache(
     maxRetriesPerRequest: 2,
     lazyConnect: false,
   });
-  // Connection errors surface as rejected commands; this only keeps
-  // ioredis from reporting them as unhandled.
+  // Connection errors surface as rejected commands, so this listener only
+  // keeps ioredis from reporting them as unhandled.
   redis.on('error', () => undefined);
 
   return {
