@@ -195,6 +195,80 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     unit: 'fatal, error, warn, info, debug, trace or silent',
     defaultValue: 'info',
   },
+  {
+    name: 'TOKENWISE_CHEAP_FALLBACK_MODEL',
+    description:
+      'Model tried when the cheap model fails before answering, after its retries; unset means no fallback.',
+    unit: 'provider:model, provider one of openai, gemini, anthropic',
+  },
+  {
+    name: 'TOKENWISE_PREMIUM_FALLBACK_MODEL',
+    description:
+      'Model tried when the premium model fails before answering, after its retries; unset means no fallback.',
+    unit: 'provider:model, provider one of openai, gemini, anthropic',
+  },
+  {
+    name: 'TOKENWISE_MAX_ATTEMPTS',
+    description:
+      'Provider calls per model for one answer, the first included; retries happen only before the answer starts.',
+    unit: 'attempts, 1 to 10',
+    defaultValue: '3',
+  },
+  {
+    name: 'TOKENWISE_RETRY_BASE_DELAY_MS',
+    description:
+      'Back-off before the second attempt; it doubles per attempt, with full jitter.',
+    unit: 'milliseconds',
+    defaultValue: '500',
+  },
+  {
+    name: 'TOKENWISE_RETRY_MAX_DELAY_MS',
+    description:
+      'Longest wait between attempts; a Retry-After longer than this moves on to the fallback model.',
+    unit: 'milliseconds',
+    defaultValue: '20000',
+  },
+  {
+    name: 'TOKENWISE_CONNECT_TIMEOUT_MS',
+    description:
+      'Time a provider has to send its response headers; 0 turns the timeout off.',
+    unit: 'milliseconds',
+    defaultValue: '10000',
+  },
+  {
+    name: 'TOKENWISE_FIRST_TOKEN_TIMEOUT_MS',
+    description:
+      'Time a provider has, from the start of the call, to send the first token; 0 turns the timeout off.',
+    unit: 'milliseconds',
+    defaultValue: '60000',
+  },
+  {
+    name: 'TOKENWISE_IDLE_TIMEOUT_MS',
+    description:
+      'Longest silence allowed between events once an answer has started; 0 turns the timeout off.',
+    unit: 'milliseconds',
+    defaultValue: '30000',
+  },
+  {
+    name: 'TOKENWISE_CACHE_TTL_SECONDS',
+    description:
+      'Lifetime of an entry in the server answer cache; 0 turns the server cache off.',
+    unit: 'seconds',
+    defaultValue: '604800',
+  },
+  {
+    name: 'TOKENWISE_SHARED_CACHE',
+    description:
+      'When true, questions sent without history or page context are cached in one scope shared by all installs.',
+    unit: 'true or false',
+    defaultValue: 'false',
+  },
+  {
+    name: 'TOKENWISE_REDIS_URL',
+    description:
+      'Redis server of the answer cache; when unset, the cache is a table in the SQLite database.',
+    unit: 'redis:// or rediss:// URL',
+  },
 ];
 
 /** Finds a variable's entry; throws when the name is not in the table. */

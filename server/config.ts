@@ -81,6 +81,24 @@ export interface Config {
   /** Prices per `provider:model`, the catalog's merged with the prices file. */
   prices: Record<string, ModelPrice>;
   logLevel: LogLevel;
+  /** Same-tier model tried when the tier's own model fails before answering. */
+  fallbackModels: Partial<Record<'cheap' | 'premium', ModelRef>>;
+  /** Provider attempts per model, the first one included. */
+  maxAttempts: number;
+  /** Back-off before the second attempt, before jitter, in milliseconds. */
+  retryBaseDelayMs: number;
+  /** Longest wait between attempts, in milliseconds. */
+  retryMaxDelayMs: number;
+  /** Provider call timeouts in milliseconds; 0 turns one off. */
+  connectTimeoutMs: number;
+  firstTokenTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** Lifetime of a server answer cache entry, in seconds; 0 turns the cache off. */
+  cacheTtlSeconds: number;
+  /** Whether questions without history or page context share one cache scope. */
+  sharedCache: boolean;
+  /** Redis URL of the server answer cache; SQLite beside the ledger when unset. */
+  redisUrl: string | undefined;
 }
 
 /** A configuration value that is missing or invalid; the message lists each one. */
@@ -170,6 +188,19 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     tokenTtlDays: parsed.TOKENWISE_TOKEN_TTL_DAYS,
     prices: loadPrices(parsed.TOKENWISE_PRICES_FILE, cwd),
     logLevel: parsed.TOKENWISE_LOG_LEVEL,
+    fallbackModels: {
+      cheap: parsed.TOKENWISE_CHEAP_FALLBACK_MODEL,
+      premium: parsed.TOKENWISE_PREMIUM_FALLBACK_MODEL,
+    },
+    maxAttempts: parsed.TOKENWISE_MAX_ATTEMPTS,
+    retryBaseDelayMs: parsed.TOKENWISE_RETRY_BASE_DELAY_MS,
+    retryMaxDelayMs: parsed.TOKENWISE_RETRY_MAX_DELAY_MS,
+    connectTimeoutMs: parsed.TOKENWISE_CONNECT_TIMEOUT_MS,
+    firstTokenTimeoutMs: parsed.TOKENWISE_FIRST_TOKEN_TIMEOUT_MS,
+    idleTimeoutMs: parsed.TOKENWISE_IDLE_TIMEOUT_MS,
+    cacheTtlSeconds: parsed.TOKENWISE_CACHE_TTL_SECONDS,
+    sharedCache: parsed.TOKENWISE_SHARED_CACHE === 'true',
+    redisUrl: parsed.TOKENWISE_REDIS_URL,
   };
 }
 
@@ -274,6 +305,23 @@ function createSchema(cwd: string) {
     TOKENWISE_LOG_LEVEL: z.enum(LOG_LEVELS, {
       error: `must be one of ${LOG_LEVELS.join(', ')}`,
     }),
+    TOKENWISE_CHEAP_FALLBACK_MODEL: networkModelReference().optional(),
+    TOKENWISE_PREMIUM_FALLBACK_MODEL: networkModelReference().optional(),
+    TOKENWISE_MAX_ATTEMPTS: wholeNumber(1, 10),
+    TOKENWISE_RETRY_BASE_DELAY_MS: wholeNumber(0, 600_000),
+    TOKENWISE_RETRY_MAX_DELAY_MS: wholeNumber(0, 3_600_000),
+    TOKENWISE_CONNECT_TIMEOUT_MS: wholeNumber(0, 3_600_000),
+    TOKENWISE_FIRST_TOKEN_TIMEOUT_MS: wholeNumber(0, 3_600_000),
+    TOKENWISE_IDLE_TIMEOUT_MS: wholeNumber(0, 3_600_000),
+    TOKENWISE_CACHE_TTL_SECONDS: wholeNumber(0, 10 * 365 * 86_400),
+    TOKENWISE_SHARED_CACHE: z.enum(['true', 'false'], {
+      error: 'must be true or false',
+    }),
+    TOKENWISE_REDIS_URL: z
+      .string()
+      .trim()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
   });
 }
 
@@ -299,6 +347,13 @@ function modelReference() {
       context.addIssue({ code: 'custom', message: (error as Error).message });
       return z.NEVER;
     }
+  });
+}
+
+/** A model reference that must name a network provider, never the demo model. */
+function networkModelReference() {
+  return modelReference().refine((ref) => ref.provider !== 'demo', {
+    message: 'must name openai, gemini or anthropic, never the demo model',
   });
 }
 
