@@ -8,8 +8,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { openAnswerCache } from './cache/index';
 import { ActiveStreams } from './http/active-streams';
 import { createAuthenticate } from './http/authenticate';
+import { createCors, USER_API_PATHS } from './http/cors';
 import type { AppDependencies, AppEnv, AppServices } from './http/context';
 import { HttpError, sendHttpError } from './http/errors';
+import { createSecurityHeaders } from './http/security-headers';
 import { addChatRoute } from './routes/chat';
 import { addInstallsRoute } from './routes/installs';
 import { addUsageRoute } from './routes/usage';
@@ -46,6 +48,8 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
   const { logger } = services;
   const app = new Hono<AppEnv>();
 
+  app.use(createSecurityHeaders());
+
   app.use(async (context, next) => {
     const startedAt = performance.now();
     context.set('requestId', randomUUID());
@@ -68,6 +72,10 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
       );
     }
   });
+  const cors = createCors(dependencies.config.extensionOrigins);
+  for (const path of USER_API_PATHS) {
+    app.use(path, cors);
+  }
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

@@ -269,6 +269,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Redis server of the answer cache; when unset, the cache is a table in the SQLite database.',
     unit: 'redis:// or rediss:// URL',
   },
+  {
+    name: 'TOKENWISE_EXTENSION_IDS',
+    description:
+      'Extensions whose pages may call the user API cross-origin (CORS); other origins get no CORS headers. The background worker needs no entry, because its host permission bypasses CORS.',
+    unit: 'comma-separated Chrome extension ids, Firefox moz-extension UUIDs or extension origins',
+  },
 ];
 
 /** Finds a variable's entry; throws when the name is not in the table. */

@@ -16,6 +16,7 @@ import {
   type ModelRef,
 } from '../lib/catalog';
 import { CONFIG_VARIABLES, findConfigVariable } from './config-variables';
+import { parseExtensionOrigin } from './http/cors';
 
 export const LOG_LEVELS = [
   'fatal',
@@ -99,6 +100,8 @@ export interface Config {
   sharedCache: boolean;
   /** Redis URL of the server answer cache; SQLite beside the ledger when unset. */
   redisUrl: string | undefined;
+  /** Extension origins that get CORS headers on the user API. */
+  extensionOrigins: string[];
 }
 
 /** A configuration value that is missing or invalid; the message lists each one. */
@@ -201,6 +204,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     cacheTtlSeconds: parsed.TOKENWISE_CACHE_TTL_SECONDS,
     sharedCache: parsed.TOKENWISE_SHARED_CACHE === 'true',
     redisUrl: parsed.TOKENWISE_REDIS_URL,
+    extensionOrigins: parsed.TOKENWISE_EXTENSION_IDS ?? [],
   };
 }
 
@@ -322,6 +326,26 @@ function createSchema(cwd: string) {
       .trim()
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
       .optional(),
+    TOKENWISE_EXTENSION_IDS: extensionOrigins().optional(),
+  });
+}
+
+/** A comma-separated list of extension ids or origins, as origins. */
+function extensionOrigins() {
+  return z.string().transform((value, context): string[] => {
+    const origins: string[] = [];
+    for (const entry of value.split(',')) {
+      if (entry.trim() === '') {
+        continue;
+      }
+      try {
+        origins.push(parseExtensionOrigin(entry));
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }
+    return origins;
   });
 }
 

@@ -13,7 +13,9 @@ export interface ParseJsonBodyOptions {
 /**
  * Reads the request body as JSON and parses it with `schema`. Throws an
  * HttpError 400 `invalid_request` for malformed JSON, and for a schema
- * violation with the path of the first invalid field.
+ * violation with the path of the first invalid field. A string or list
+ * over its schema maximum (question, history, page text) is an HttpError
+ * 413 `prompt_too_large` naming the field instead.
  */
 export async function parseJsonBody<Schema extends z.ZodType>(
   context: Context,
@@ -45,6 +47,18 @@ export async function parseJsonBody<Schema extends z.ZodType>(
 
   const issue = result.error.issues[0];
   const field = issue?.path.map(String).join('.') ?? '';
+  if (
+    issue?.code === 'too_big' &&
+    (issue.origin === 'string' || issue.origin === 'array')
+  ) {
+    const unit = issue.origin === 'string' ? 'characters' : 'items';
+    throw new HttpError({
+      status: 413,
+      code: 'prompt_too_large',
+      message: `The field "${field}" is too long: at most ${String(issue.maximum)} ${unit} are accepted. Send less page text or history, or a shorter question.`,
+      details: { field },
+    });
+  }
   if (field === '') {
     throw new HttpError({
       status: 400,
