@@ -88,7 +88,7 @@ export interface Config {
   maxAttempts: number;
   /** Back-off before the second attempt, before jitter, in milliseconds. */
   retryBaseDelayMs: number;
-  /** Longest wait between attempts, in milliseconds. */
+  /** Maximum wait between attempts, in milliseconds. */
   retryMaxDelayMs: number;
   /** Provider call timeouts in milliseconds; 0 turns one off. */
   connectTimeoutMs: number;
