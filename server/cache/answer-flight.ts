@@ -1,8 +1,11 @@
 /**
  * One provider call that identical requests in flight share (single
  * flight). The request that started it (the leader) feeds it deltas and
- * its end; the others (followers) receive the deltas so far at once, then
+ * its end. The others (followers) receive the deltas so far at once, then
  * the rest as they arrive.
+ *
+ * TODO: the provider call belongs to the leader, so a leader whose client
+ * leaves aborts it and its followers receive an error event.
  */
 import type { UsageCounts } from '../store/types';
 

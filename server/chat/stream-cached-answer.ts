@@ -94,6 +94,14 @@ export function streamCachedAnswer(
       stopFollowing();
     },
   });
+  options.clientSignal.addEventListener(
+    'abort',
+    () => {
+      open = false;
+      stopFollowing();
+    },
+    { once: true },
+  );
 
   return new Response(body, {
     status: 200,

@@ -254,7 +254,7 @@ async function readHttpError(
 }
 
 /**
- * Reads the wait a provider asks for: OpenAI's `retry-after-ms` (finer,
+ * Reads the wait a provider requests: OpenAI's `retry-after-ms` (finer,
  * so it wins) or the standard `Retry-After`, in seconds.
  */
 function readRetryAfter(headers: Headers): number | undefined {

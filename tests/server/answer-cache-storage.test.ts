@@ -282,9 +282,10 @@ describe('single flight lookups', () => {
 
     expect(first.kind).toBe('leader');
     expect(second.kind).toBe('follower');
-    expect(second.kind === 'follower' && second.flight).toBe(
-      first.kind === 'leader' && first.flight,
-    );
+    if (first.kind !== 'leader' || second.kind !== 'follower') {
+      throw new Error('Expected one leader and one follower.');
+    }
+    expect(second.flight).toBe(first.flight);
     const deltas: string[] = [];
     const ends: FlightEnd[] = [];
     first.flight.addDelta('Par');
