@@ -130,11 +130,16 @@ export function describeGoals(results: BenchResults): string[] {
     '| --- | --- | --- |',
   ];
   for (const row of rows) {
-    const met =
-      row.met === undefined ? 'not measured' : row.met ? 'met' : 'not met';
-    lines.push(`| ${row.goal} | ${row.figure} | ${met} |`);
+    lines.push(`| ${row.goal} | ${row.figure} | ${describeMet(row.met)} |`);
   }
   return lines;
+}
+
+function describeMet(met: boolean | undefined): string {
+  if (met === undefined) {
+    return 'not measured';
+  }
+  return met ? 'met' : 'not met';
 }
 
 function loadGoals(load: BackendOverheadResult): GoalRow[] {

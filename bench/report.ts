@@ -55,6 +55,7 @@ export function writeReport(results: BenchResults): string {
   if (results.tokenizer) {
     lines.push(...describeTokenizer(results.tokenizer), '');
   }
+  lines.push(...describeMethodNotes(), '');
   const failures = Object.entries(results.errors);
   if (failures.length > 0) {
     lines.push('## Sections that failed', '');
@@ -236,6 +237,17 @@ function describeTokenizer(tokenizer: TokenizerResult): string[] {
     '| --- | --- | --- |',
     `| Short questions | ${formatSpread(shortQuestions.tokensPerSecond, 0)} | ${formatSpread(shortQuestions.microsecondsPerQuestion, 1)} µs per question |`,
     `| ${largePage.tokens}-token page | ${formatSpread(largePage.tokensPerSecond, 0)} | ${formatSpread(largePage.milliseconds, 1)} ms per page |`,
+  ];
+}
+
+function describeMethodNotes(): string[] {
+  return [
+    '## How to read these figures',
+    '',
+    "- autocannon 9 paces a fixed rate per connection and per second: each connection sends its share of the second's requests one after another, then waits for the next second. Requests therefore arrive in bursts of up to one per connection at the start of each second, not evenly spread. When a target cannot keep up, the achieved rate falls below the asked rate and the latency is that of a saturated server; the achieved column shows when that happened.",
+    "- Portkey's gateway 1.15.2 runs from its npm package (`build/start-server.js`) with bench/servers/portkey-preload.mjs, which binds it to 127.0.0.1 and gives the responses of `fetch` mutable headers. Without that copy, every streamed request fails on Node 20.20 with `TypeError: immutable`, because the gateway appends headers to the provider's response and its bundled @hono/node-server 1.19.19 hands it the immutable headers of `fetch`. The copy costs the gateway one extra Response object per request.",
+    '- The same build of the gateway waits 25 ms before it forwards the first event of a stream (a fixed pause in its stream transform), so its added first-token latency has a floor of about 25 ms whatever the load.',
+    '- The load generator, the fake provider, the backends and the gateway share the same cores, so every target also competes with the load generator for CPU time. The direct call pays that too, which is why the added latency is a difference within one run.',
   ];
 }
 

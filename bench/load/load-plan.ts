@@ -4,7 +4,7 @@
  */
 import type { Distribution } from '../stats';
 
-/** How request bodies are written: Tokenwise's chat or OpenAI's format. */
+/** Format of the request bodies: Tokenwise's chat or OpenAI's. */
 export type BodyFormat = 'tokenwise' | 'openai';
 
 export interface LoadPlan {
@@ -31,9 +31,9 @@ export interface LoadPlan {
 }
 
 export interface LoadResult {
-  /** Requests answered with a 2xx status in the measured part. */
+  /** Requests that got a 2xx response in the measured part. */
   completed: number;
-  /** Non-2xx answers, connection errors and timeouts. */
+  /** Non-2xx responses, connection errors and timeouts. */
   failed: number;
   /** Completed requests per second over the measured part. */
   achievedRate: number;

@@ -60,7 +60,7 @@ export interface ExtensionResult {
   firstToken?: { shown: Distribution; painted: Distribution };
   /** Send to a repeated question's answer from the local cache. */
   cachedAnswer?: { shown: Distribution; painted: Distribution };
-  /** Samples whose repeat was not answered from the cache. */
+  /** Samples whose repeat was not served from the cache. */
   cacheMisses: number;
   /** Status of each answer that ended without text, such as `error`. */
   failedAnswers: string[];

@@ -43,7 +43,7 @@ export async function startFakeProviderProcess(
 /**
  * Starts Portkey's gateway from its npm package on a free port of
  * 127.0.0.1, with bench/servers/portkey-preload.mjs, and waits until it
- * answers. Throws when it exits or does not answer within 20 seconds.
+ * responds. Throws when it exits or does not respond within 20 seconds.
  */
 export async function startPortkey(
   logFile: string,
@@ -89,7 +89,7 @@ export async function startPortkey(
   }
   child.kill('SIGKILL');
   throw new Error(
-    `Portkey's gateway did not answer on ${url} within 20 s; see ${logFile}.`,
+    `Portkey's gateway did not respond on ${url} within 20 s; see ${logFile}.`,
   );
 }
 
