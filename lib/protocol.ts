@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'upstream_failed',
   'upstream_timeout',
   'internal_error',
+  'budget_exceeded',
 ] as const;
 export const errorCodeSchema = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof errorCodeSchema>;

@@ -6,12 +6,15 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { openAnswerCache } from './cache/index';
+import { addDashboardRoutes } from './dashboard/routes';
+import { openSpendMonitor } from './dashboard/spend-monitor';
 import { ActiveStreams } from './http/active-streams';
 import { createAuthenticate } from './http/authenticate';
 import { createCors, USER_API_PATHS } from './http/cors';
 import type { AppDependencies, AppEnv, AppServices } from './http/context';
 import { HttpError, sendHttpError } from './http/errors';
 import { createSecurityHeaders } from './http/security-headers';
+import { createHttpMetricsMiddleware } from './metrics/http-metrics';
 import { addChatRoute } from './routes/chat';
 import { addInstallsRoute } from './routes/installs';
 import { addUsageRoute } from './routes/usage';
@@ -47,6 +50,15 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
   };
   const { logger } = services;
   const app = new Hono<AppEnv>();
+  // The dashboard, budgets, alerts and /metrics; undefined for :memory:.
+  const spendMonitor = openSpendMonitor({
+    config: services.config,
+    logger,
+    now: services.now,
+  });
+  if (spendMonitor !== undefined) {
+    app.use(createHttpMetricsMiddleware(spendMonitor.httpMetrics));
+  }
 
   app.use(createSecurityHeaders());
 
@@ -127,8 +139,11 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
   const authenticate = createAuthenticate(services);
   app.get('/healthz', (context) => context.json({ ok: true }));
   addInstallsRoute(app, services);
-  addChatRoute(app, services, authenticate);
+  addChatRoute(app, services, authenticate, spendMonitor?.budgets);
   addUsageRoute(app, services, authenticate);
+  if (spendMonitor !== undefined) {
+    addDashboardRoutes(app, services, spendMonitor);
+  }
 
   return {
     app,
@@ -137,6 +152,7 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
       stopping = true;
     },
     close: async () => {
+      await spendMonitor?.close();
       // A cache passed in belongs to the caller, who closes it.
       if (dependencies.answerCache === undefined) {
         await services.answerCache?.close();

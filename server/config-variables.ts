@@ -275,6 +275,59 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Extensions whose pages may call the user API cross-origin (CORS); other origins get no CORS headers. The background worker needs no entry, because its host permission bypasses CORS.',
     unit: 'comma-separated Chrome extension ids, Firefox moz-extension UUIDs or extension origins',
   },
+  {
+    name: 'TOKENWISE_DAILY_BUDGET_USD',
+    description:
+      'Global spend limit per UTC day over all installs; past it chats are rejected with budget_exceeded. Unset for none.',
+    unit: 'US dollars, greater than 0',
+  },
+  {
+    name: 'TOKENWISE_MONTHLY_BUDGET_USD',
+    description:
+      'Global spend limit per UTC calendar month over all installs; past it chats are rejected with budget_exceeded. Unset for none.',
+    unit: 'US dollars, greater than 0',
+  },
+  {
+    name: 'TOKENWISE_BUDGET_SOFT_PERCENT',
+    description:
+      'Share of a budget past which questions routed to the premium model go to the cheap model instead.',
+    unit: 'percent, 1 to 100',
+    defaultValue: '80',
+  },
+  {
+    name: 'TOKENWISE_BUDGET_CHECK_SECONDS',
+    description:
+      'How long the spend computed for the budgets is reused before the ledger is read again; spend in that time can pass a limit.',
+    unit: 'seconds, 0 to 3600',
+    defaultValue: '5',
+  },
+  {
+    name: 'TOKENWISE_ALERT_WEBHOOK_URL',
+    description:
+      'Slack-compatible incoming webhook that receives budget alerts at 50, 80 and 100 percent and spike alerts; unset, alerts are only logged.',
+    unit: 'http:// or https:// URL',
+    secret: true,
+  },
+  {
+    name: 'TOKENWISE_ALERT_RETRY_BASE_DELAY_MS',
+    description:
+      'Wait before the second attempt to deliver an alert, doubled after each failure, for 5 attempts.',
+    unit: 'milliseconds',
+    defaultValue: '1000',
+  },
+  {
+    name: 'TOKENWISE_SPIKE_FACTOR',
+    description:
+      "An install spending this many times its usual hourly rate (the past week's average) in the last hour is flagged as a spike.",
+    unit: 'number greater than 0',
+    defaultValue: '5',
+  },
+  {
+    name: 'TOKENWISE_SPIKE_MINIMUM_USD',
+    description: 'Smallest spend in an hour that counts as a spike.',
+    unit: 'US dollars',
+    defaultValue: '1',
+  },
 ];
 
 /** Finds a variable's entry; throws when the name is not in the table. */

@@ -102,6 +102,22 @@ export interface Config {
   redisUrl: string | undefined;
   /** Extension origins that get CORS headers on the user API. */
   extensionOrigins: string[];
+  /** Global daily spend limit in US dollars; undefined for none. */
+  dailyBudgetUsd: number | undefined;
+  /** Global monthly spend limit in US dollars; undefined for none. */
+  monthlyBudgetUsd: number | undefined;
+  /** Percentage of a budget past which premium degrades to cheap. */
+  budgetSoftPercent: number;
+  /** How long a computed budget spend is reused, in seconds. */
+  budgetCheckSeconds: number;
+  /** Slack-compatible webhook that receives budget and spike alerts. */
+  alertWebhookUrl: string | undefined;
+  /** Back-off before the second webhook attempt, in milliseconds. */
+  alertRetryBaseDelayMs: number;
+  /** How many times its usual hourly spend makes an install's hour a spike. */
+  spikeFactor: number;
+  /** Smallest hourly spend that counts as a spike, in US dollars. */
+  spikeMinimumUsd: number;
 }
 
 /** A configuration value that is missing or invalid; the message lists each one. */
@@ -205,6 +221,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     sharedCache: parsed.TOKENWISE_SHARED_CACHE === 'true',
     redisUrl: parsed.TOKENWISE_REDIS_URL,
     extensionOrigins: parsed.TOKENWISE_EXTENSION_IDS ?? [],
+    dailyBudgetUsd: parsed.TOKENWISE_DAILY_BUDGET_USD,
+    monthlyBudgetUsd: parsed.TOKENWISE_MONTHLY_BUDGET_USD,
+    budgetSoftPercent: parsed.TOKENWISE_BUDGET_SOFT_PERCENT,
+    budgetCheckSeconds: parsed.TOKENWISE_BUDGET_CHECK_SECONDS,
+    alertWebhookUrl: parsed.TOKENWISE_ALERT_WEBHOOK_URL,
+    alertRetryBaseDelayMs: parsed.TOKENWISE_ALERT_RETRY_BASE_DELAY_MS,
+    spikeFactor: parsed.TOKENWISE_SPIKE_FACTOR,
+    spikeMinimumUsd: parsed.TOKENWISE_SPIKE_MINIMUM_USD,
   };
 }
 
@@ -327,7 +351,33 @@ function createSchema(cwd: string) {
       .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
       .optional(),
     TOKENWISE_EXTENSION_IDS: extensionOrigins().optional(),
+    TOKENWISE_DAILY_BUDGET_USD: positiveNumber().optional(),
+    TOKENWISE_MONTHLY_BUDGET_USD: positiveNumber().optional(),
+    TOKENWISE_BUDGET_SOFT_PERCENT: wholeNumber(1, 100),
+    TOKENWISE_BUDGET_CHECK_SECONDS: wholeNumber(0, 3_600),
+    TOKENWISE_ALERT_WEBHOOK_URL: z
+      .string()
+      .trim()
+      .regex(/^https?:\/\//, 'must be an http:// or https:// URL')
+      .optional(),
+    TOKENWISE_ALERT_RETRY_BASE_DELAY_MS: wholeNumber(0, 600_000),
+    TOKENWISE_SPIKE_FACTOR: positiveNumber(),
+    TOKENWISE_SPIKE_MINIMUM_USD: z
+      .string()
+      .trim()
+      .regex(/^\d+(\.\d+)?$/, 'must be a number such as 1 or 0.5')
+      .transform(Number),
   });
+}
+
+/** A decimal number greater than 0, such as 5 or 2.5. */
+function positiveNumber() {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number such as 5 or 2.5')
+    .transform(Number)
+    .pipe(z.number().positive('must be greater than 0'));
 }
 
 /** A comma-separated list of extension ids or origins, as origins. */

@@ -78,6 +78,9 @@ export function describeError(
       return 'The connection to the Tokenwise server closed before the answer was finished. Send the question again.';
     case 'background_disconnected':
       return "The extension's background worker stopped before the answer was finished. Send the question again.";
+    // The backend's sentence names the budget and when answers resume.
+    case 'budget_exceeded':
+      return facts.message ?? 'The Tokenwise server has paused answers. Ask again later.';
     case 'extension_failed':
       return `The extension failed: ${facts.message ?? 'unknown error.'} Reload the extension and try again.`;
   }

@@ -12,6 +12,7 @@ import {
   type RouteDecision,
 } from '../../lib/protocol';
 import { routeQuestion } from '../../lib/router';
+import type { BudgetGuard } from '../budgets/budget-guard';
 import { lookupAnswerCache } from '../chat/lookup-answer-cache';
 import { streamAnswer } from '../chat/stream-answer';
 import { streamCachedAnswer } from '../chat/stream-cached-answer';
@@ -32,6 +33,8 @@ export function addChatRoute(
   app: Hono<AppEnv>,
   services: AppServices,
   authenticate: MiddlewareHandler<AppEnv>,
+  /** The spend budgets; without it no budget applies. */
+  budgets?: BudgetGuard,
 ): void {
   app.post('/v1/chat', authenticate, async (context) => {
     const startedAt = performance.now();
@@ -47,7 +50,12 @@ export function addChatRoute(
     const requestId = request.requestId ?? randomUUID();
     context.set('requestId', requestId);
 
-    const decision = decideRoute(request);
+    // Past a soft budget premium degrades to cheap; past a hard one this
+    // throws budget_exceeded.
+    const decision =
+      budgets === undefined
+        ? decideRoute(request)
+        : await budgets.applyToRoute(decideRoute(request), services.now());
     const tierProvider = services.providers[decision.tier];
     const prompt = buildPrompt(request);
     if (prompt.inputTokens > services.config.maxInputTokens) {
