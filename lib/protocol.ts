@@ -172,6 +172,27 @@ export const dailyUsageSchema = z.object({
   saved: z.number().int().nonnegative(),
 });
 
+/** One model's use in the current period, for the dashboard. */
+export const modelUsageSchema = z.object({
+  /** `provider:model`. */
+  model: z.string(),
+  tier: tierSchema,
+  /** Answers settled. */
+  requests: z.number().int().nonnegative(),
+  /** Provider input tokens, cached ones included. */
+  inputTokens: z.number().int().nonnegative(),
+  cachedInputTokens: z.number().int().nonnegative(),
+  /** Provider output tokens. */
+  outputTokens: z.number().int().nonnegative(),
+  /** Allowance tokens charged. */
+  charged: z.number().int().nonnegative(),
+  /** Answers served from the cache. */
+  cacheHits: z.number().int().nonnegative(),
+  /** Allowance tokens the cache hits saved. */
+  saved: z.number().int().nonnegative(),
+});
+export type ModelUsage = z.infer<typeof modelUsageSchema>;
+
 /** `GET /v1/usage` response; all counts are allowance tokens. */
 export const usageResponseSchema = z.object({
   installId: z.string(),
@@ -185,5 +206,67 @@ export const usageResponseSchema = z.object({
   periodStart: z.string(),
   resetAt: z.string(),
   daily: z.array(dailyUsageSchema),
+  /** Use per model in the current period; absent from older backends. */
+  models: z.array(modelUsageSchema).optional(),
 });
 export type UsageResponse = z.infer<typeof usageResponseSchema>;
+
+/** `POST /v1/admin/installs/:installId/grant` body. */
+export const adminGrantRequestSchema = z.object({
+  /** Allowance tokens added to the current period; they do not roll over. */
+  tokens: z.number().int().positive(),
+});
+
+/** `POST /v1/admin/installs/:installId/plan` body. */
+export const adminPlanRequestSchema = z.object({
+  plan: z.string().min(1).max(64),
+});
+
+/** One ledger entry as the admin view shows it; times are ISO strings. */
+export const adminLedgerEntrySchema = z.object({
+  id: z.number().int(),
+  kind: z.enum(['reserve', 'settle', 'release', 'grant', 'cache_hit', 'reset']),
+  requestId: z.string().nullable(),
+  periodStart: z.string(),
+  tier: tierSchema.nullable(),
+  model: z.string().nullable(),
+  inputTokens: z.number().int().nonnegative(),
+  cachedInputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  weight: z.number().positive(),
+  allowanceTokens: z.number().int().nonnegative(),
+  estimated: z.boolean(),
+  createdAt: z.string(),
+});
+
+/** A plan as `GET /v1/admin/plans` lists it. */
+export const adminPlanSchema = z.object({
+  name: z.string(),
+  allowanceTokens: z.number().int().nonnegative(),
+  premiumWeight: z.number().positive(),
+  requestsPerMinute: z.number().int().positive(),
+  tokensPerMinute: z.number().int().positive(),
+  stripePriceId: z.string().optional(),
+});
+
+/** `GET /v1/admin/plans` response. */
+export const adminPlansResponseSchema = z.object({
+  plans: z.array(adminPlanSchema),
+});
+
+/**
+ * `GET /v1/admin/installs/:installId` response, also returned by the grant
+ * and plan endpoints after their change.
+ */
+export const adminInstallResponseSchema = z.object({
+  install: z.object({
+    id: z.string(),
+    createdAt: z.string(),
+    plan: z.string(),
+    revoked: z.boolean(),
+  }),
+  usage: usageResponseSchema,
+  /** The latest ledger entries, oldest first. */
+  ledger: z.array(adminLedgerEntrySchema),
+});
+export type AdminInstallResponse = z.infer<typeof adminInstallResponseSchema>;

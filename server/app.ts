@@ -14,6 +14,9 @@ import { createCors, USER_API_PATHS } from './http/cors';
 import type { AppDependencies, AppEnv, AppServices } from './http/context';
 import { HttpError, sendHttpError } from './http/errors';
 import { createSecurityHeaders } from './http/security-headers';
+import { createRateLimiter } from './limits/index';
+import { createPlans } from './plans';
+import { addAdminRoutes } from './routes/admin';
 import { createHttpMetricsMiddleware } from './metrics/http-metrics';
 import { addChatRoute } from './routes/chat';
 import { addInstallsRoute } from './routes/installs';
@@ -31,7 +34,10 @@ export interface TokenwiseApp {
   activeStreams: ActiveStreams;
   /** Rejects new chats from now on, for a graceful stop. */
   beginStop(): void;
-  /** Closes what the app opened itself (the answer cache), after the answers in flight end. */
+  /**
+   * Closes what the app opened itself (the answer cache, the rate
+   * limiter), after the answers in flight end.
+   */
   close(): Promise<void>;
 }
 
@@ -46,6 +52,10 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
       dependencies.answerCache === undefined
         ? openAnswerCache(dependencies.config, dependencies.logger)
         : (dependencies.answerCache ?? undefined),
+    plans: dependencies.plans ?? createPlans(dependencies.config),
+    rateLimiter:
+      dependencies.rateLimiter ??
+      createRateLimiter(dependencies.config, dependencies.logger),
     isStopping: () => stopping,
   };
   const { logger } = services;
@@ -66,6 +76,7 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
     const startedAt = performance.now();
     context.set('requestId', randomUUID());
     context.set('installId', undefined);
+    context.set('installPlan', undefined);
     context.set('loggedByHandler', false);
     await next();
 
@@ -131,7 +142,7 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
       new HttpError({
         status: 404,
         code: 'not_found',
-        message: `${context.req.method} ${context.req.path} does not exist. The API serves POST /v1/installs, POST /v1/chat and GET /v1/usage.`,
+        message: `${context.req.method} ${context.req.path} does not exist. The API serves POST /v1/installs, POST /v1/chat, GET /v1/usage and the admin endpoints under /v1/admin/.`,
       }),
     ),
   );
@@ -144,18 +155,29 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
   if (spendMonitor !== undefined) {
     addDashboardRoutes(app, services, spendMonitor);
   }
+  addAdminRoutes(app, services);
 
   return {
     app,
     activeStreams: services.activeStreams,
     beginStop: () => {
       stopping = true;
+      // Closed here as well as in close(), because a Redis connection left
+      // open keeps the process alive. Requests that still arrive pass the
+      // closed limiter.
+      if (dependencies.rateLimiter === undefined) {
+        void services.rateLimiter.close();
+      }
     },
     close: async () => {
       await spendMonitor?.close();
       // A cache passed in belongs to the caller, who closes it.
       if (dependencies.answerCache === undefined) {
         await services.answerCache?.close();
+      }
+      // Likewise a rate limiter passed in.
+      if (dependencies.rateLimiter === undefined) {
+        await services.rateLimiter.close();
       }
     },
   };

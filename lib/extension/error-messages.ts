@@ -3,6 +3,7 @@
  * and the popup.
  */
 import type { AnswerErrorCode } from './database';
+import { t } from './i18n';
 
 export interface ErrorFacts {
   code: AnswerErrorCode;
@@ -48,40 +49,43 @@ export function describeError(
     case 'allowance_exhausted': {
       const resetTime = formatResetTime(facts.resetAt, options);
       return resetTime
-        ? `You have used all your free tokens for this period. Your allowance resets on ${resetTime}.`
-        : 'You have used all your free tokens for this period. Your allowance resets at the start of the next period.';
+        ? t('errorAllowanceResets', resetTime)
+        : t('errorAllowanceNextPeriod');
     }
     case 'rate_limited':
       return facts.retryAfterSeconds !== undefined
-        ? `Too many questions in a short time. Wait ${Math.ceil(facts.retryAfterSeconds)} seconds, then send it again.`
-        : 'Too many questions in a short time. Wait a minute, then send it again.';
+        ? t('errorRateLimitedSeconds', Math.ceil(facts.retryAfterSeconds))
+        : t('errorRateLimited');
     case 'prompt_too_large':
-      return 'This question and the conversation before it are too long for the model. Shorten the question or start a new chat.';
+      return t('errorPromptTooLarge');
     case 'unauthorized':
-      return 'The Tokenwise server rejected this browser even after registering it again. Try again in a few minutes.';
+      return t('errorUnauthorized');
     case 'invalid_request':
-      return `The Tokenwise server rejected the request: ${facts.message ?? 'it was invalid.'}`;
+      return t(
+        'errorInvalidRequest',
+        facts.message ?? t('errorInvalidRequestDefault'),
+      );
     case 'not_found':
     case 'invalid_response':
-      return 'The Tokenwise server sent a reply this extension cannot read. The extension and the server may be different versions; update both.';
+      return t('errorInvalidResponse');
     case 'upstream_failed':
-      return 'The AI model failed to answer. Send the question again in a moment.';
+      return t('errorUpstreamFailed');
     case 'upstream_timeout':
-      return 'The AI model took too long to answer. Send the question again in a moment.';
+      return t('errorUpstreamTimeout');
     case 'internal_error':
-      return 'The Tokenwise server failed while answering. Send the question again; if it keeps failing, tell the developer of this extension.';
+      return t('errorInternal');
     case 'backend_unreachable':
-      return `Cannot reach the Tokenwise server at ${options.backendUrl}. Check your connection and that the server is running, then try again.`;
+      return t('errorBackendUnreachable', options.backendUrl);
     case 'backend_timeout':
-      return `The Tokenwise server at ${options.backendUrl} did not respond in time. Try again in a moment.`;
+      return t('errorBackendTimeout', options.backendUrl);
     case 'stream_interrupted':
-      return 'The connection to the Tokenwise server closed before the answer was finished. Send the question again.';
+      return t('errorStreamInterrupted');
     case 'background_disconnected':
-      return "The extension's background worker stopped before the answer was finished. Send the question again.";
+      return t('errorBackgroundDisconnected');
     // The backend's sentence names the budget and when answers resume.
     case 'budget_exceeded':
-      return facts.message ?? 'The Tokenwise server has paused answers. Ask again later.';
+      return facts.message ?? t('errorInternal');
     case 'extension_failed':
-      return `The extension failed: ${facts.message ?? 'unknown error.'} Reload the extension and try again.`;
+      return t('errorExtensionFailed', facts.message ?? t('errorUnknown'));
   }
 }

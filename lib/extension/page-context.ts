@@ -5,6 +5,7 @@
  */
 import { browser } from 'wxt/browser';
 import { z } from 'zod';
+import { t } from './i18n';
 import { preparePageText, type PreparedPage } from './page-text';
 
 /** Path of the reader script in the built extension. */
@@ -60,15 +61,16 @@ export async function readTabPage(
     });
   } catch (error) {
     throw new PageReadError(
-      `This page cannot be read (${error instanceof Error ? error.message : String(error)}). Browser pages and the extension store cannot be read; try another tab.`,
+      t(
+        'pageCannotRead',
+        error instanceof Error ? error.message : String(error),
+      ),
       { cause: error },
     );
   }
   const parsed = readPageResultSchema.safeParse(results[0]?.result);
   if (!parsed.success || parsed.data.text.trim() === '') {
-    throw new PageReadError(
-      'This page has no readable text. Select some text and use "Ask Tokenwise about the selection" instead.',
-    );
+    throw new PageReadError(t('pageNoText'));
   }
   return preparePageText(parsed.data, budget);
 }

@@ -6,6 +6,7 @@ import { browser } from 'wxt/browser';
 import type { ChatMessage } from '../protocol';
 import type { ChatPort } from './chat-port';
 import { CHAT_PORT_NAME } from './port-messages';
+import { t } from './i18n';
 import { findActiveWebTab, originPattern } from './page-context';
 import {
   pageReadSchema,
@@ -58,18 +59,19 @@ export async function requestActivePage(): Promise<PageRead> {
   if (!tab) {
     return {
       type: 'page-read-failed',
-      message:
-        'The active tab is not a web page. Switch to the page you want to ask about, then try again.',
+      message: t('pageNotWebPage'),
     };
   }
   const origins = [originPattern(tab.url)];
+  // NOTE: Firefox accepts permissions.request only in the synchronous part
+  // of a click handler, so after these awaits it may reject the request.
   const granted =
     (await browser.permissions.contains({ origins })) ||
     (await browser.permissions.request({ origins }));
   if (!granted) {
     return {
       type: 'page-read-failed',
-      message: `Tokenwise needs your permission to read ${new URL(tab.url).host}. Click "Ask about this page" again and allow it.`,
+      message: t('pagePermissionNeeded', new URL(tab.url).host),
     };
   }
   const response = await sendRequest({ type: 'read-page', tabId: tab.id });

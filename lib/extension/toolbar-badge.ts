@@ -1,5 +1,6 @@
 /** The toolbar badge that warns when little of the allowance remains. */
 import { browser } from 'wxt/browser';
+import { t } from './i18n';
 import { CRITICAL_USAGE_SHARE, type UsageSnapshot } from './usage-snapshot';
 
 /** Badge text and color for a snapshot: a warning below 10% left, else none. */
@@ -20,7 +21,7 @@ export function describeBadge(snapshot: UsageSnapshot | undefined): {
   return {
     text: figures.remaining === 0 ? '0' : '!',
     color: '#b42318',
-    title: `Tokenwise: ${percent}% of your tokens left`,
+    title: t('badgeTitle', percent),
   };
 }
 
@@ -34,5 +35,5 @@ export async function updateToolbarBadge(
   if (badge.text !== '') {
     await action.setBadgeBackgroundColor({ color: badge.color });
   }
-  await action.setTitle({ title: badge.title ?? 'Tokenwise' });
+  await action.setTitle({ title: badge.title ?? t('extensionName') });
 }

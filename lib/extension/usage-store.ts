@@ -6,6 +6,7 @@
 import { browser } from 'wxt/browser';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { debugLog } from './debug-log';
+import { t } from './i18n';
 import { USAGE_STORAGE_KEY } from './storage-keys';
 import {
   parseUsageSnapshot,
@@ -90,7 +91,7 @@ export function createUsageStore(options: UsageStoreOptions): UsageStore {
           if (active) {
             set({
               phase: 'ready',
-              refreshProblem: `The extension's background worker did not answer (${String(error)}). Reopen the popup.`,
+              refreshProblem: t('backgroundNoAnswer', String(error)),
             });
           }
         })

@@ -17,6 +17,8 @@ export function formatMainHelp(): string {
     '           and write {"similar","score"} per line.',
     '  simulate Replay a traffic log through the router and the answer caches',
     '           and print the bill (tokenwise simulate --help).',
+    "  admin    Grant tokens, change a plan or show an install's usage, over",
+    '           the admin API or on the database (tokenwise admin --help).',
     '',
     'Options:',
     '  -h, --help    Show this help.',

@@ -37,6 +37,15 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   if (command === 'route') {
     return runRoute(rest, io);
   }
+  if (command === 'admin') {
+    const { runAdminCommand } = await import('../commands/admin');
+    return runAdminCommand({
+      args: rest,
+      env: io.env,
+      stdout: io.stdout,
+      stderr: io.stderr,
+    });
+  }
   if (command === 'similar') {
     const { runSimilarCommand } = await import('../commands/similar');
     return runSimilarCommand({

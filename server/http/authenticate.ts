@@ -70,6 +70,7 @@ export function createAuthenticate(
     }
 
     context.set('installId', install.id);
+    context.set('installPlan', install.plan);
     await next();
   };
 }

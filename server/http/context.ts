@@ -4,9 +4,10 @@
  */
 import type { ServerAnswerCache } from '../cache/answer-cache';
 import type { Config } from '../config';
+import type { RateLimiter } from '../limits/rate-limiter';
 import type { Logger } from '../logger';
 import type { TierProviders } from '../providers/index';
-import type { Store } from '../store/types';
+import type { Plan, Store } from '../store/types';
 import type { ActiveStreams } from './active-streams';
 
 export interface AppDependencies {
@@ -25,6 +26,13 @@ export interface AppDependencies {
    * configuration names; `null` turns it off.
    */
   answerCache?: ServerAnswerCache | null;
+  /** Plans by name; built from the configuration when omitted. */
+  plans?: Readonly<Record<string, Plan>>;
+  /**
+   * Rate limiter; when omitted, the configuration's (Redis or memory),
+   * which the app's close() closes.
+   */
+  rateLimiter?: RateLimiter;
 }
 
 /** Dependencies with the defaults filled in. */
@@ -42,6 +50,8 @@ export interface AppVariables {
   requestId: string;
   /** The authenticated install, once the token is checked. */
   installId: string | undefined;
+  /** The authenticated install's plan name. */
+  installPlan: string | undefined;
   /** True when the handler logs the request itself (streamed chats). */
   loggedByHandler: boolean;
 }

@@ -14,6 +14,35 @@ export interface HttpErrorDetails {
   resetAt?: Date;
   /** Seconds to wait, on rate_limited. */
   retryAfterSeconds?: number;
+  /** The limit that was reached, sent as RateLimit-* headers, on rate_limited. */
+  rateLimit?: RateLimitHeaders;
+}
+
+/**
+ * Values of the RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset and
+ * RateLimit-Policy headers (IETF draft "RateLimit header fields for HTTP").
+ */
+export interface RateLimitHeaders {
+  limit: number;
+  remaining: number;
+  /** Seconds until the window restarts. */
+  resetSeconds: number;
+  /** Window length in seconds. */
+  windowSeconds: number;
+}
+
+/** Sets the RateLimit-* headers on a set of response headers. */
+export function setRateLimitHeaders(
+  headers: Headers,
+  rateLimit: RateLimitHeaders,
+): void {
+  headers.set('ratelimit-limit', String(rateLimit.limit));
+  headers.set('ratelimit-remaining', String(rateLimit.remaining));
+  headers.set('ratelimit-reset', String(rateLimit.resetSeconds));
+  headers.set(
+    'ratelimit-policy',
+    `${rateLimit.limit};w=${rateLimit.windowSeconds}`,
+  );
 }
 
 /** An error that becomes an HTTP response with an error body. */
@@ -56,7 +85,10 @@ export function createErrorBody(
   return { error };
 }
 
-/** Sends an HttpError as a JSON response, with Retry-After when it applies. */
+/**
+ * Sends an HttpError as a JSON response, with Retry-After and the
+ * RateLimit-* headers when they apply.
+ */
 export function sendHttpError(context: Context, error: HttpError): Response {
   if (error.details.retryAfterSeconds !== undefined) {
     context.header(
@@ -64,8 +96,12 @@ export function sendHttpError(context: Context, error: HttpError): Response {
       String(Math.ceil(error.details.retryAfterSeconds)),
     );
   }
-  return context.json(
+  const response = context.json(
     createErrorBody(error.code, error.message, error.details),
     error.status,
   );
+  if (error.details.rateLimit !== undefined) {
+    setRateLimitHeaders(response.headers, error.details.rateLimit);
+  }
+  return response;
 }

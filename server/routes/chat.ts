@@ -18,8 +18,14 @@ import { streamAnswer } from '../chat/stream-answer';
 import { streamCachedAnswer } from '../chat/stream-cached-answer';
 import { MIN_OUTPUT_TOKENS } from '../config';
 import type { AppEnv, AppServices } from '../http/context';
-import { HttpError } from '../http/errors';
+import { HttpError, setRateLimitHeaders } from '../http/errors';
 import { parseJsonBody } from '../http/parse-body';
+import {
+  enforceRateLimit,
+  MINUTE_MS,
+  toRateLimitHeaders,
+} from '../limits/enforce';
+import { UnknownPlanError } from '../store/types';
 import { buildPrompt } from '../prompt';
 
 /**
@@ -46,6 +52,20 @@ export function addChatRoute(
       });
     }
     const installId = context.get('installId') as string;
+    const planName = context.get('installPlan') as string;
+    const plan = services.plans[planName];
+    if (!plan) {
+      throw new UnknownPlanError(planName, installId);
+    }
+    const requestRate = await enforceRateLimit({
+      limiter: services.rateLimiter,
+      key: `chat-requests:${installId}`,
+      limit: plan.requestsPerMinute,
+      cost: 1,
+      windowMs: MINUTE_MS,
+      now: services.now(),
+      reason: `Too many questions: the ${plan.name} plan allows ${plan.requestsPerMinute} per minute`,
+    });
     const request = await parseJsonBody(context, chatRequestSchema);
     const requestId = request.requestId ?? randomUUID();
     context.set('requestId', requestId);
@@ -94,6 +114,18 @@ export function addChatRoute(
 
     let result;
     try {
+      // Counted with the whole output cap, because the answer's length is
+      // unknown until it ends.
+      // NOTE: unused output is not given back to the per-minute count.
+      await enforceRateLimit({
+        limiter: services.rateLimiter,
+        key: `chat-tokens:${installId}`,
+        limit: plan.tokensPerMinute,
+        cost: prompt.inputTokens + services.config.maxOutputTokens,
+        windowMs: MINUTE_MS,
+        now: services.now(),
+        reason: `Too many tokens: the ${plan.name} plan allows ${plan.tokensPerMinute} input and output tokens per minute`,
+      });
       result = await reserveAnswer({
         services,
         requestId,
@@ -109,7 +141,7 @@ export function addChatRoute(
     }
 
     context.set('loggedByHandler', true);
-    return streamAnswer({
+    const response = await streamAnswer({
       services,
       requestId,
       installId,
@@ -120,6 +152,14 @@ export function addChatRoute(
       clientSignal: context.req.raw.signal,
       startedAt,
       flight,
+    });
+    // The streamed response's headers may be immutable, so copy them.
+    const headers = new Headers(response.headers);
+    setRateLimitHeaders(headers, toRateLimitHeaders(requestRate));
+    return new Response(response.body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
     });
   });
 }

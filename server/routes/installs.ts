@@ -1,5 +1,7 @@
 /**
  * `POST /v1/installs`: registers an install and returns a signed token.
+ * New registrations are limited per client IP address per hour, so that
+ * reinstalling to collect free allowances does not pay off.
  *
  * A request that carries a correctly signed token of a known, unrevoked
  * install renews that install's token instead, so renewing keeps the
@@ -16,6 +18,11 @@ import { signInstallToken, verifyInstallToken } from '../auth/install-token';
 import { readBearerToken } from '../http/authenticate';
 import type { AppEnv, AppServices } from '../http/context';
 import { parseJsonBody } from '../http/parse-body';
+import {
+  enforceRateLimit,
+  HOUR_MS,
+  readClientAddress,
+} from '../limits/enforce';
 import { FREE_PLAN } from '../plans';
 
 const DAY_MS = 86_400_000;
@@ -36,6 +43,18 @@ export function addInstallsRoute(
       context.req.header('authorization'),
       now,
     );
+    if (renewedId === undefined) {
+      const { registrationsPerHour } = services.config;
+      await enforceRateLimit({
+        limiter: services.rateLimiter,
+        key: `registrations:${readClientAddress(context, services.config.trustProxy)}`,
+        limit: registrationsPerHour,
+        cost: 1,
+        windowMs: HOUR_MS,
+        now,
+        reason: `Too many new installs from this address: the backend registers ${registrationsPerHour} per hour`,
+      });
+    }
     const installId =
       renewedId ??
       (

@@ -1,7 +1,7 @@
 /**
  * `GET /v1/usage`: the install's allowance, use and reset time in the
- * current period, from the materialized balance, and a daily series of the
- * last 30 UTC days from the ledger.
+ * current period, from the materialized balance, a daily series of the
+ * last 30 UTC days and the period's use per model, from the ledger.
  */
 import type { Hono, MiddlewareHandler } from 'hono';
 import type { UsageResponse } from '../../lib/protocol';
@@ -37,6 +37,10 @@ export async function computeUsage(
     since: new Date(now.getTime() - (USAGE_SERIES_DAYS - 1) * DAY_MS),
     until: now,
   });
+  const models = await store.getModelUsage(installId, {
+    since: balance.periodStart,
+    until: balance.resetAt,
+  });
 
   return {
     installId,
@@ -49,5 +53,6 @@ export async function computeUsage(
     periodStart: balance.periodStart.toISOString(),
     resetAt: balance.resetAt.toISOString(),
     daily,
+    models,
   };
 }

@@ -1,13 +1,14 @@
 /**
- * Fifty concurrent chat requests from one install over real HTTP, with an
- * allowance that covers ten answers: the ledger never spends past the
- * allowance, every rejected request gets 402, and /v1/usage agrees with the
- * ledger.
+ * Two hundred concurrent chat requests from one install over real HTTP,
+ * with an allowance that covers twenty answers, on SQLite and on
+ * PostgreSQL: the ledger never spends past the allowance, every rejected
+ * request gets 402, and /v1/usage agrees with the ledger.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { usageResponseSchema } from '../../lib/protocol';
 import { buildPrompt } from '../../server/prompt';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index';
+import { createTestSchema, type TestSchema } from './databases';
 import {
   createTempDirectory,
   findEvent,
@@ -19,14 +20,15 @@ import {
   type TestBackend,
 } from './helpers';
 
-const REQUESTS = 50;
-const ANSWERS_COVERED = 10;
+const REQUESTS = 200;
+const ANSWERS_COVERED = 20;
 const OUTPUT_CAP = 100;
 const QUESTION = 'What is the tallest mountain in Europe?';
 
 let temp: ReturnType<typeof createTempDirectory>;
 let fake: FakeProvider;
 let backend: TestBackend | undefined;
+let schema: TestSchema | undefined;
 
 beforeEach(async () => {
   temp = createTempDirectory();
@@ -36,15 +38,21 @@ beforeEach(async () => {
 afterEach(async () => {
   await backend?.stop({ drainTimeoutMs: 1_000 });
   backend = undefined;
+  await schema?.drop();
+  schema = undefined;
   await fake.close();
   temp.remove();
 });
 
-describe('concurrent chat requests', () => {
+describe.each([
+  { database: 'SQLite', postgres: false },
+  { database: 'PostgreSQL', postgres: true },
+])('concurrent chat requests on $database', ({ postgres }) => {
   it.each([
     { name: 'use their whole reservation', outputTokens: OUTPUT_CAP },
     { name: 'use a fifth of their cap', outputTokens: OUTPUT_CAP / 5 },
   ])('never overspend when answers $name', async ({ outputTokens }) => {
+    schema = postgres ? createTestSchema() : undefined;
     const inputTokens = buildPrompt({
       question: QUESTION,
       history: [],
@@ -56,6 +64,10 @@ describe('concurrent chat requests', () => {
       TOKENWISE_CHEAP_MODEL: 'openai:gpt-5-mini',
       TOKENWISE_FREE_TOKENS: String(allowance),
       TOKENWISE_MAX_OUTPUT_TOKENS: String(OUTPUT_CAP),
+      TOKENWISE_REQUESTS_PER_MINUTE: String(REQUESTS),
+      TOKENWISE_TOKENS_PER_MINUTE: '100000000',
+      TOKENWISE_CACHE_TTL_SECONDS: '0',
+      ...(schema ? { TOKENWISE_DATABASE_URL: schema.url } : {}),
     });
     const install = await registerInstall(backend.url);
     for (let index = 0; index < REQUESTS; index++) {
