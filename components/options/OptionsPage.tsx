@@ -58,6 +58,7 @@ export function OptionsPage({ database }: { database: TokenwiseDatabase }) {
   };
 
   useEffect(() => {
+    document.title = t('optionsTitle');
     readSettings()
       .then(setSettings)
       .catch((error: unknown) =>
@@ -74,7 +75,7 @@ export function OptionsPage({ database }: { database: TokenwiseDatabase }) {
         }),
       );
     refreshStats();
-    // refreshStats only reads the database, which never changes.
+    // Runs once: the database prop is the same for the life of the page.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 

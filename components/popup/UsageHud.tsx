@@ -24,11 +24,11 @@ import './usage-hud.css';
 const OPEN_SIDE_PANEL_COMMAND = 'open-side-panel';
 
 /**
- * Renders the popup, the token HUD: tokens left of the allowance with a
- * meter, about how many questions that covers, used this period, the reset
- * date and plan, what the cache and routing saved, the last 7 days by tier,
+ * Renders the popup, the token HUD: tokens left with a meter, about how
+ * many questions they cover, use this period, the reset date and plan.
+ * Below come the cache's and routing's savings, the last 7 days by tier,
  * an upgrade button when the allowance runs low, and a button that opens
- * the side panel. It moves live while an answer streams.
+ * the side panel. The figures move live while an answer streams.
  */
 export function UsageHud({ store }: { store: UsageStore }) {
   const phase = useStore(store, (state) => state.phase);

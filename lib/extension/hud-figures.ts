@@ -28,7 +28,7 @@ export function buildWeekSeries(
 
 /** Tokens saved this period, in allowance tokens. */
 export interface PeriodSavings {
-  /** What cache hits would have cost: the backend's and this browser's. */
+  /** Cost of the cache hits, on the backend and in this browser. */
   byCache: number;
   /**
    * Estimate of what the cheap tier's tokens would have cost on premium:

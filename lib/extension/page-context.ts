@@ -26,7 +26,7 @@ export class PageReadError extends Error {
   }
 }
 
-/** The active tab of the window the caller is in, when it is a web page. */
+/** Finds the active tab of the caller's window; undefined unless it is a web page. */
 export async function findActiveWebTab(): Promise<
   { id: number; url: string } | undefined
 > {

@@ -1,6 +1,6 @@
 /**
  * Counts the questions answered this period and the allowance tokens they
- * took, so the popup can say about how many more questions the allowance
+ * took, so the popup can estimate how many more questions the allowance
  * covers at the user's own average.
  */
 import { browser } from 'wxt/browser';

@@ -3,7 +3,7 @@ import { fakeBrowser } from 'wxt/testing';
 import background from '../../../entrypoints/background';
 import { questionPreviewSchema } from '../../../lib/extension/runtime-messages';
 
-/** A minimal browser event, for the events the fake browser leaves out. */
+/** Creates a minimal browser event, for the events the fake browser leaves out. */
 function createEvent() {
   const listeners = new Set<(...args: unknown[]) => unknown>();
   return {
