@@ -96,6 +96,7 @@ export function openSpendMonitor(options: {
       },
     });
 
+  let closed = false;
   const timer = setInterval(() => {
     const now = options.now();
     Promise.all([budgets.getStatuses(now), checkSpikes(now)]).catch(
@@ -114,6 +115,11 @@ export function openSpendMonitor(options: {
     httpMetrics: new HttpMetrics(),
     detectSpikes: checkSpikes,
     close: async () => {
+      // The app and the server may both close it.
+      if (closed) {
+        return;
+      }
+      closed = true;
       clearInterval(timer);
       await ready.catch(() => undefined);
       await alerter.flush();

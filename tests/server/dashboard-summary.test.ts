@@ -129,6 +129,31 @@ describe('dashboard sign-in', () => {
     expect(summary.status).toBe(200);
   });
 
+  it('marks the cookie Secure behind HTTPS', async () => {
+    const proxied = createTempDirectory();
+    const server = await startTestBackend(proxied.directory, {
+      ...SEED_ENV,
+      TOKENWISE_TRUST_PROXY: 'true',
+    });
+    try {
+      const response = await fetch(`${server.url}/dashboard/login`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-forwarded-proto': 'https',
+        },
+        body: new URLSearchParams({ key: TEST_ADMIN_KEY }).toString(),
+        redirect: 'manual',
+      });
+
+      expect(response.status).toBe(303);
+      expect(response.headers.get('set-cookie')).toContain('Secure');
+    } finally {
+      await server.stop({ drainTimeoutMs: 1_000 });
+      proxied.remove();
+    }
+  });
+
   it('serves the page under a strict policy', async () => {
     const response = await signIn(TEST_ADMIN_KEY);
     const session = (response.headers.get('set-cookie') ?? '').split(';')[0];
