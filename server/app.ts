@@ -29,6 +29,12 @@ import { addUsageRoute } from './routes/usage';
  */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Maximum wait, after a stop begins, for the answers in flight before the
+ * answer cache closes, in milliseconds: longer than the server's drain.
+ */
+const CACHE_CLOSE_WAIT_MS = 60_000;
+
 export interface TokenwiseApp {
   app: Hono<AppEnv>;
   activeStreams: ActiveStreams;
@@ -167,6 +173,14 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
       // closed limiter.
       if (dependencies.rateLimiter === undefined) {
         void services.rateLimiter.close();
+      }
+      // The answer cache closes once the answers in flight have stored
+      // theirs, for the same reason.
+      const answerCache = services.answerCache;
+      if (dependencies.answerCache === undefined && answerCache) {
+        void services.activeStreams
+          .waitForAll(CACHE_CLOSE_WAIT_MS)
+          .then(() => answerCache.close());
       }
     },
     close: async () => {

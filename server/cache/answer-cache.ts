@@ -36,6 +36,7 @@ export class ServerAnswerCache {
   private readonly storage: AnswerCacheStorage;
   private readonly logger: Logger;
   private readonly flights = new Map<string, AnswerFlight>();
+  private closed: Promise<void> | undefined;
 
   constructor(options: AnswerCacheOptions) {
     this.storage = options.storage;
@@ -102,7 +103,9 @@ export class ServerAnswerCache {
     return this.flights.size;
   }
 
+  /** Closes the storage; later calls return the first call's promise. */
   close(): Promise<void> {
-    return this.storage.close();
+    this.closed ??= this.storage.close();
+    return this.closed;
   }
 }

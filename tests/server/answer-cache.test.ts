@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatEvent, ChatRequest } from '../../lib/protocol';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index';
+import { createTestRedisPrefix, TEST_REDIS_URL } from './databases';
 import {
   createTempDirectory,
   findEvent,
@@ -426,5 +427,44 @@ describe('single flight', () => {
       headers: { authorization: `Bearer ${install.token}` },
     }).then((response) => response.json() as Promise<{ used: number }>);
     expect(usage.used).toBe(0);
+  });
+});
+
+describe('answer cache on Redis', () => {
+  it('shares answers between two backends', async () => {
+    const redisPrefix = createTestRedisPrefix();
+    const second = createTempDirectory();
+    const env = {
+      OPENAI_API_KEY: 'test-openai-key',
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+      TOKENWISE_CHEAP_MODEL: 'openai:gpt-5-mini',
+      TOKENWISE_REDIS_URL: TEST_REDIS_URL,
+      TOKENWISE_REDIS_KEY_PREFIX: redisPrefix.prefix,
+      TOKENWISE_SHARED_CACHE: 'true',
+    };
+    const first = await startTestBackend(temp.directory, env);
+    const other = await startTestBackend(second.directory, env);
+    try {
+      const firstInstall = await registerInstall(first.url);
+      const otherInstall = await registerInstall(other.url);
+      fake.enqueue({ type: 'answer', text: 'Paris.', usage: USAGE });
+
+      await ask(first, firstInstall.token, { question: QUESTION });
+      const events = await ask(other, otherInstall.token, {
+        question: QUESTION,
+      });
+
+      expect(fake.requests).toHaveLength(1);
+      expect(findEvent(events, 'route').fromCache).toBe(true);
+      expect(joinDeltas(events)).toBe('Paris.');
+      expect(findEvent(events, 'usage').charged).toBe(0);
+    } finally {
+      await first.stop({ drainTimeoutMs: 1_000 });
+      await first.app.close();
+      await other.stop({ drainTimeoutMs: 1_000 });
+      await other.app.close();
+      await redisPrefix.clear();
+      second.remove();
+    }
   });
 });
