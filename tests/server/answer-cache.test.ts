@@ -275,6 +275,22 @@ describe('server answer cache', () => {
     expect(fake.requests).toHaveLength(3);
   });
 
+  it('never caches an answer cut at the cap', async () => {
+    // The demo model stops with finish reason "length" at the output cap.
+    const server = await startWithFake({
+      OPENAI_API_KEY: '',
+      TOKENWISE_MAX_OUTPUT_TOKENS: '64',
+    });
+    const install = await registerInstall(server.url);
+
+    const first = await ask(server, install.token, { question: QUESTION });
+    const second = await ask(server, install.token, { question: QUESTION });
+
+    expect(findEvent(first, 'done').finishReason).toBe('length');
+    expect(findEvent(second, 'route').fromCache).toBe(false);
+    expect(findEvent(second, 'usage').charged).toBeGreaterThan(0);
+  });
+
   it('never caches a failed call', async () => {
     const server = await startWithFake({ TOKENWISE_MAX_ATTEMPTS: '1' });
     const install = await registerInstall(server.url);
