@@ -97,6 +97,12 @@ function describeLoad(load: BackendOverheadResult): string[] {
     '"First token" is the time from sending a request to the first byte of answer text; "full" is the time to the end of the response. The backend always streams, so its full time is the end of its event stream, against the end of the direct streamed call.',
     '',
   ];
+  if (load.storageVersions) {
+    lines.push(
+      `PostgreSQL and Redis: ${load.storageVersions}, on 127.0.0.1 on the same machine.`,
+      '',
+    );
+  }
   const skipped = Object.entries(load.skipped);
   for (const [target, reason] of skipped) {
     lines.push(

@@ -55,6 +55,8 @@ export interface BackendOverheadResult {
   runs: LoadRun[];
   /** Targets that could not start, with the reason. */
   skipped: Partial<Record<TargetName, string>>;
+  /** Versions of the PostgreSQL and Redis servers, when they were used. */
+  storageVersions?: string;
 }
 
 export interface BackendOverheadOptions {
@@ -88,7 +90,13 @@ export async function benchmarkBackendOverhead(
   const stoppers: Array<() => Promise<void>> = [];
 
   try {
-    const targets = await startTargets({ ...options, skipped, stoppers });
+    const storageVersions: { value?: string } = {};
+    const targets = await startTargets({
+      ...options,
+      skipped,
+      stoppers,
+      storageVersions,
+    });
     const runs: LoadRun[] = [];
     for (let repetition = 1; repetition <= repetitions; repetition++) {
       for (const rate of rates) {
@@ -121,6 +129,7 @@ export async function benchmarkBackendOverhead(
       installCount: INSTALL_COUNT,
       runs,
       skipped,
+      storageVersions: storageVersions.value,
     };
   } finally {
     for (const stop of stoppers.reverse()) {
@@ -135,6 +144,7 @@ async function startTargets(
   options: BackendOverheadOptions & {
     skipped: BackendOverheadResult['skipped'];
     stoppers: Array<() => Promise<void>>;
+    storageVersions: { value?: string };
   },
 ): Promise<Target[]> {
   const { logDir, skipped, stoppers } = options;
@@ -176,6 +186,7 @@ async function startTargets(
   if ('unavailable' in storage) {
     skipped['tokenwise-postgres'] = storage.unavailable;
   } else {
+    options.storageVersions.value = storage.versions;
     stoppers.push(() => storage.remove());
     const postgresDir = mkdtempSync(join(tmpdir(), 'tokenwise-bench-'));
     stoppers.push(async () =>

@@ -19,6 +19,8 @@ export interface ScaleOutStorage {
   databaseUrl: string;
   redisUrl: string;
   redisKeyPrefix: string;
+  /** Server versions, such as `PostgreSQL 15.8, Redis 7.0.15`. */
+  versions: string;
   /** Drops the schema and deletes every key under the prefix. */
   remove(): Promise<void>;
 }
@@ -33,6 +35,8 @@ export async function prepareScaleOutStorage(): Promise<
   const suffix = randomBytes(6).toString('hex');
   const schema = `tokenwise_bench_${suffix}`;
   const redisKeyPrefix = `tokenwise-bench:${suffix}:`;
+  let postgresVersion: string;
+  let redisVersion: string;
 
   try {
     const client = new pg.Client({
@@ -40,6 +44,10 @@ export async function prepareScaleOutStorage(): Promise<
       connectionTimeoutMillis: 3_000,
     });
     await client.connect();
+    const result = await client.query<{ server_version: string }>(
+      'SHOW server_version',
+    );
+    postgresVersion = result.rows[0]?.server_version ?? 'unknown';
     await client.end();
   } catch (error) {
     return {
@@ -53,7 +61,8 @@ export async function prepareScaleOutStorage(): Promise<
   });
   try {
     await redis.connect();
-    await redis.ping();
+    const info = await redis.info('server');
+    redisVersion = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
   } catch (error) {
     return {
       unavailable: `Redis at ${BENCH_REDIS_URL} did not answer: ${String(error)}`,
@@ -68,6 +77,7 @@ export async function prepareScaleOutStorage(): Promise<
     databaseUrl: databaseUrl.toString(),
     redisUrl: BENCH_REDIS_URL,
     redisKeyPrefix,
+    versions: `PostgreSQL ${postgresVersion}, Redis ${redisVersion}`,
     remove: () => removeStorage(schema, redisKeyPrefix),
   };
 }
