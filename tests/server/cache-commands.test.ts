@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SIMILARITY_THRESHOLD } from '../../lib/similarity';
-import { simulateTraffic } from '../../server/commands/simulate';
+import { simulateTraffic } from '../../server/cache/traffic-simulation';
 import { createTempDirectory } from './helpers';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
