@@ -190,7 +190,7 @@ function describeExtension(extension: ExtensionResult): string[] {
   const lines = [
     '## Extension',
     '',
-    `The built extension in headless Chromium (Debian's package, through playwright-core) against a real backend on SQLite and the fake provider, ${extension.samples} samples each. Times are taken inside the page with \`performance.now()\`: "shown" when the text is in the DOM, "painted" once the next animation frame after it has run. For a fresh answer the fake provider waits ${extension.providerDelayMs} ms before its first byte, and that wait is subtracted. The popup is timed from its navigation start. Service worker start-up is the time from asking Chromium to start the stopped worker (DevTools protocol \`ServiceWorker.startWorker\`) until it reports the worker running, measured from Node, so it includes one protocol round trip.`,
+    `The built extension in headless ${extension.browserVersion} (Debian's package, through playwright-core) against a real backend on SQLite and the fake provider, ${extension.samples} samples each. Times are taken inside the page with \`performance.now()\`: "shown" when the text is in the DOM, "painted" once the next animation frame after it has run. For a fresh answer the fake provider waits ${extension.providerDelayMs} ms before its first byte, and that wait is subtracted. The popup is timed from its navigation start. Service worker start-up is the time from asking Chromium to start the stopped worker (DevTools protocol \`ServiceWorker.startWorker\`) until it reports the worker running, measured from Node, so it includes one protocol round trip.`,
     '',
     '| Measure | Shown p50 / p90 / max (ms) | Painted p50 / p90 / max (ms) |',
     '| --- | --- | --- |',

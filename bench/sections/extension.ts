@@ -4,6 +4,7 @@
  * answer painted, popup opened to meter painted, service worker start-up,
  * and the sizes of the built bundles.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import {
 import {
   askInSidePanel,
   buildExtension,
+  CHROMIUM_PATH,
   launchExtension,
   type ExtensionBrowser,
 } from '../../scripts/harness/browser';
@@ -54,6 +56,8 @@ interface PaintTiming {
 }
 
 export interface ExtensionResult {
+  /** The browser's `--version` line, such as `Chromium 156.0.8078.114`. */
+  browserVersion: string;
   samples: number;
   providerDelayMs: number;
   /** Send to first token, the provider's delay subtracted. */
@@ -162,6 +166,7 @@ export async function benchmarkExtension(options: {
     }
 
     return {
+      browserVersion: readBrowserVersion(),
       samples,
       providerDelayMs: PROVIDER_DELAY_MS,
       firstToken: pair(firstShown, firstPainted),
@@ -178,6 +183,18 @@ export async function benchmarkExtension(options: {
     await backend?.stop().catch(() => undefined);
     await provider?.close().catch(() => undefined);
     rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function readBrowserVersion(): string {
+  try {
+    const output = execFileSync(CHROMIUM_PATH, ['--version'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return /Chromium [\d.]+/.exec(output)?.[0] ?? output.trim();
+  } catch {
+    return 'unknown';
   }
 }
 
