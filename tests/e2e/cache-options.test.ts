@@ -23,6 +23,32 @@ async function readNumber(page: Page, testId: string): Promise<number> {
   return Number(await page.getByTestId(testId).getAttribute('data-value'));
 }
 
+/** Lists the questions in the extension's answer cache, read from IndexedDB. */
+async function listCachedQuestions(page: Page): Promise<string[]> {
+  return page.evaluate(
+    () =>
+      new Promise<string[]>((resolve, reject) => {
+        const request = indexedDB.open('tokenwise');
+        request.onerror = () => reject(request.error);
+        request.onsuccess = () => {
+          const entries = request.result
+            .transaction('answers')
+            .objectStore('answers')
+            .getAll();
+          entries.onerror = () => reject(entries.error);
+          entries.onsuccess = () => {
+            request.result.close();
+            resolve(
+              (entries.result as Array<{ question: string }>)
+                .map((entry) => entry.question)
+                .sort(),
+            );
+          };
+        };
+      }),
+  );
+}
+
 async function startNewChat(page: Page): Promise<void> {
   // Waits for the panel to load its conversation, which would replace a
   // new chat started before it.
@@ -43,12 +69,12 @@ describe('answer cache and options in Chromium', () => {
   let backend: RunningBackend;
   let browser: ExtensionBrowser;
   let profileDir: string;
+  let dataDir: string;
 
-  beforeAll(async () => {
-    provider = await startFakeProvider();
-    backend = await startBackend({
+  const startTestBackend = () =>
+    startBackend({
       port: inject('backendPort'),
-      dataDir: mkdtempSync(join(tmpdir(), 'tokenwise-e2e-')),
+      dataDir,
       logFile: join(REPOSITORY_ROOT, 'test-results/e2e-cache-backend.log'),
       env: {
         OPENAI_API_KEY: 'test-openai-key',
@@ -57,6 +83,11 @@ describe('answer cache and options in Chromium', () => {
         GEMINI_BASE_URL: provider.geminiBaseUrl,
       },
     });
+
+  beforeAll(async () => {
+    provider = await startFakeProvider();
+    dataDir = mkdtempSync(join(tmpdir(), 'tokenwise-e2e-'));
+    backend = await startTestBackend();
     profileDir = mkdtempSync(join(tmpdir(), 'tokenwise-profile-'));
     browser = await launchExtension({
       extensionDir: inject('extensionDir'),
@@ -133,14 +164,24 @@ describe('answer cache and options in Chromium', () => {
     await startNewChat(panel);
     await askInSidePanel(panel, 'How tall is Mount Everest?');
 
-    await startNewChat(panel);
-    const evicted = await askInSidePanel(panel, 'Name the largest ocean.');
-    expect(evicted.fromCache).toBe(false);
-    await startNewChat(panel);
-    const kept = await askInSidePanel(panel, 'How tall is Mount Everest?');
-    expect(kept.fromCache).toBe(true);
-
     const after = await openOptions(browser);
+    expect(await listCachedQuestions(after)).toEqual([
+      'How tall is Mount Everest?',
+      'Which planet has rings?',
+    ]);
+
+    // Using the older entry makes the newer one the least recently used.
+    await startNewChat(panel);
+    const used = await askInSidePanel(panel, 'Which planet has rings?');
+    expect(used.fromCache).toBe(true);
+    await startNewChat(panel);
+    await askInSidePanel(panel, 'Name the largest ocean.');
+    expect(await listCachedQuestions(after)).toEqual([
+      'Name the largest ocean.',
+      'Which planet has rings?',
+    ]);
+
+    await after.reload();
     await after.getByTestId('cache-stats').waitFor();
     expect(await readNumber(after, 'cache-entries')).toBe(2);
     expect(await readNumber(after, 'cache-size')).toBeLessThanOrEqual(
