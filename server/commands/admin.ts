@@ -62,7 +62,7 @@ type AdminAction =
   | { kind: 'show'; installId: string; entries: number }
   | { kind: 'plans' };
 
-/** What an admin action produced: an install view or the plan list. */
+/** Result of an admin action: an install view or the plan list. */
 type AdminResult =
   | { kind: 'install'; view: AdminInstallResponse }
   | { kind: 'plans'; plans: Plan[] };

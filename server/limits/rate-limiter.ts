@@ -1,13 +1,13 @@
 /**
  * Fixed-window rate limits: each key counts its cost in windows of
  * `windowMs` aligned to the Unix epoch. A request is allowed while the
- * window's count is below the limit, and its whole cost is then added, so
- * one large request may carry the count past the limit; the next one waits
- * for the window to end.
+ * window's count is below the limit, and then its whole cost is added. So
+ * one large request may carry the count past the limit, and the next one
+ * waits for the window to end.
  */
 
 export interface RateLimitRequest {
-  /** What is limited and for whom, such as `chat-requests:INSTALL_ID`. */
+  /** Counter name and subject, such as `chat-requests:INSTALL_ID`. */
   key: string;
   /** Cost allowed per window. */
   limit: number;

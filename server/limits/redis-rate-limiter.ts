@@ -2,7 +2,9 @@
  * Rate limits counted in Redis, shared by every backend process that uses
  * the same Redis and key prefix. One Lua script reads, compares and
  * increments a window's counter, so racing processes cannot both take the
- * last unit.
+ * last unit. While Redis is unreachable every request passes, because the
+ * ledger still enforces each allowance, and a warning is logged at most
+ * once a minute.
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger';
@@ -37,6 +39,7 @@ type ConsumeCommand = (
 
 export class RedisRateLimiter implements RateLimiter {
   private closed = false;
+  private lastFailureLoggedAt = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -62,13 +65,24 @@ export class RedisRateLimiter implements RateLimiter {
     ).tokenwiseConsumeRate.bind(this.redis);
     // The counter outlives its window by a minute, so a clock a little
     // ahead of Redis's does not see an expired window restart.
-    const [allowed, count] = await command(
-      `${this.keyPrefix}${request.key}:${index}`,
-      request.limit,
-      request.cost,
-      resetMs + 60_000,
-    );
-    return decide(request, allowed === 1, Number(count), resetMs);
+    try {
+      const [allowed, count] = await command(
+        `${this.keyPrefix}${request.key}:${index}`,
+        request.limit,
+        request.cost,
+        resetMs + 60_000,
+      );
+      return decide(request, allowed === 1, Number(count), resetMs);
+    } catch (error) {
+      if (Date.now() - this.lastFailureLoggedAt > 60_000) {
+        this.lastFailureLoggedAt = Date.now();
+        this.logger.warn(
+          { err: error, key: request.key },
+          'rate limit check failed, so the request passes unlimited',
+        );
+      }
+      return decide(request, true, 0, resetMs);
+    }
   }
 
   async close(): Promise<void> {

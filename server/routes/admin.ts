@@ -23,7 +23,7 @@ import { parseJsonBody } from '../http/parse-body';
 import type { Plan, Store } from '../store/types';
 import { computeUsage } from './usage';
 
-/** Ledger entries the install view shows unless `entries` says otherwise. */
+/** Ledger entries in the install view when the `entries` parameter is absent. */
 export const DEFAULT_LEDGER_ENTRIES = 50;
 const MAX_LEDGER_ENTRIES = 10_000;
 

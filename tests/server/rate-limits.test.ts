@@ -5,6 +5,7 @@
  * Retry-After and the RateLimit-* headers. The limiters themselves are
  * also checked with an injected clock.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../server/logger';
@@ -18,6 +19,7 @@ import {
   type TestRedisPrefix,
 } from './databases';
 import {
+  createCapturingLogger,
   createTempDirectory,
   postChat,
   readChatEvents,
@@ -192,6 +194,46 @@ describe.each([
       expect(statuses).toEqual(expected);
     },
   );
+});
+
+describe('RedisRateLimiter without Redis', () => {
+  it('lets requests pass and logs', async () => {
+    // A server that drops every connection stands in for a Redis that is down.
+    const dropping = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) =>
+      dropping.listen(0, '127.0.0.1', resolve),
+    );
+    const { port } = dropping.address() as AddressInfo;
+    const logs = createCapturingLogger();
+    const redis = new Redis(`redis://127.0.0.1:${port}`, {
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    redis.on('error', () => undefined);
+    const limiter = new RedisRateLimiter(
+      redis,
+      redisPrefix.prefix,
+      logs.logger,
+    );
+    try {
+      const decision = await limiter.consume({
+        key: 'registrations:192.0.2.1',
+        limit: 1,
+        cost: 1,
+        windowMs: 60_000,
+        now: new Date(),
+      });
+
+      expect(decision.allowed).toBe(true);
+      expect(logs.lines.map((line) => line.msg)).toContain(
+        'rate limit check failed, so the request passes unlimited',
+      );
+    } finally {
+      await limiter.close();
+      dropping.close();
+    }
+  });
 });
 
 describe.each([
