@@ -18,6 +18,7 @@ import { createRateLimiter } from './limits/index';
 import { createPlans } from './plans';
 import { addAdminRoutes } from './routes/admin';
 import { createHttpMetricsMiddleware } from './metrics/http-metrics';
+import { addAdminReportRoutes } from './routes/admin-reports';
 import { addChatRoute } from './routes/chat';
 import { addInstallsRoute } from './routes/installs';
 import { addUsageRoute } from './routes/usage';
@@ -160,6 +161,7 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
   addUsageRoute(app, services, authenticate);
   if (spendMonitor !== undefined) {
     addDashboardRoutes(app, services, spendMonitor);
+    addAdminReportRoutes(app, services, spendMonitor);
   }
   addAdminRoutes(app, services);
 

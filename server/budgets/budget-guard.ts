@@ -61,14 +61,17 @@ export class BudgetGuard {
 
   /**
    * Returns the status of each configured budget, computing the spend
-   * again once the check interval has passed, and raises the alerts of
-   * thresholds that the spend has crossed.
+   * again once `maxAgeMs` (the check interval unless given) has passed,
+   * and raises the alerts of thresholds that the spend has crossed.
    */
-  async getStatuses(now: Date): Promise<BudgetStatus[]> {
+  async getStatuses(
+    now: Date,
+    maxAgeMs = this.options.settings.checkIntervalMs,
+  ): Promise<BudgetStatus[]> {
     const { settings } = this.options;
     if (
       this.cached !== undefined &&
-      now.getTime() - this.cached.at < settings.checkIntervalMs
+      now.getTime() - this.cached.at < maxAgeMs
     ) {
       return this.cached.statuses;
     }

@@ -109,7 +109,8 @@ export async function buildDashboardSummary(
     generatedAt: now.toISOString(),
     today: summarizeSpend(todayRows, monitor.prices),
     month: summarizeSpend(monthRows, monitor.prices),
-    budgets: await monitor.budgets.getStatuses(now),
+    // Fresh, so the budgets agree with the spend shown beside them.
+    budgets: await monitor.budgets.getStatuses(now, 0),
     softPercent: monitor.budgets.settings.softPercent,
     topInstalls: rankInstallsBySpend(monthRows, monitor.prices, TOP_INSTALLS),
     hours: [...hours.values()],

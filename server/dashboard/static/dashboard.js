@@ -86,7 +86,7 @@ function renderCards(summary) {
       card(
         'Cache hit rate this month',
         formatPercent(month.cache.hitRate),
-        `${formatCount(month.cache.hits)} hits saved ${formatUsd(month.cache.savedUsd)}`,
+        `${formatCount(month.cache.hits)} cache ${month.cache.hits === 1 ? 'hit' : 'hits'} saved ${formatUsd(month.cache.savedUsd)}`,
         'cache-hit-rate',
       ),
       card(
@@ -345,6 +345,12 @@ function renderSpikes(summary) {
       ),
     ),
   );
+  if (summary.alerts.length === 0) {
+    document
+      .getElementById('alerts')
+      .replaceChildren(element('p', {}, ['No alerts sent yet.']));
+    return;
+  }
   document.getElementById('alerts').replaceChildren(
     table(
       ['Sent', 'Alert'],
