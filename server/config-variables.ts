@@ -266,7 +266,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'TOKENWISE_REDIS_URL',
     description:
-      'Redis server of the answer cache; when unset, the cache is a table in the SQLite database.',
+      'Redis server of the answer cache and the rate limits, which several backend processes then share; when unset, the cache is a table in the SQLite database and rate limits are counted in memory.',
     unit: 'redis:// or rediss:// URL',
   },
   {

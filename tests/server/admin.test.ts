@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +16,7 @@ import {
 } from '../../lib/protocol';
 import { createApp } from '../../server/app';
 import { signInstallToken } from '../../server/auth/install-token';
+import { runAdminCommand } from '../../server/commands/admin';
 import { createPlans } from '../../server/plans';
 import { createTierProviders } from '../../server/providers/index';
 import { openSqliteStore } from '../../server/store/sqlite';
@@ -266,10 +268,22 @@ describe('admin command', () => {
     { args: ['grant', 'id', '5'] },
     { args: ['refund', 'id', '--url', 'http://127.0.0.1:1'] },
   ])('rejects usage $args', async ({ args }) => {
-    const result = await runAdmin(args);
+    // Run in-process: a usage error never reaches the network or a database.
+    let stderr = '';
+    const code = await runAdminCommand({
+      args,
+      env: {},
+      stdout: new Writable({ write: (_chunk, _encoding, done) => done() }),
+      stderr: new Writable({
+        write: (chunk: Buffer, _encoding, done) => {
+          stderr += chunk.toString('utf8');
+          done();
+        },
+      }),
+    });
 
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('tokenwise admin');
+    expect(code).toBe(2);
+    expect(stderr).toContain('tokenwise admin');
   });
 });
 
