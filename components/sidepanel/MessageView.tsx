@@ -66,7 +66,13 @@ export function MessageView({ message, busy, ...actions }: MessageViewProps) {
       )}
       <AnswerMeta
         message={message}
-        canRetry={!busy && status !== 'streaming' && status !== 'offered'}
+        canRetry={
+          !busy &&
+          status !== 'streaming' &&
+          status !== 'offered' &&
+          // Premium costs more of an allowance that is already gone.
+          message.error?.code !== 'allowance_exhausted'
+        }
         onRetryPremium={() => actions.onRetryPremium(message.id)}
       />
     </article>

@@ -284,6 +284,13 @@ describe('popup HUD, page questions and the allowance in Chromium', () => {
     expect(await error.getByTestId('upgrade').getAttribute('href')).toBe(
       UPGRADE_URL,
     );
+    expect(
+      await panel
+        .getByTestId('answer')
+        .last()
+        .getByTestId('retry-premium')
+        .count(),
+    ).toBe(0);
     await screenshotBothSchemes(panel, 'side-panel-allowance-gone');
   });
 
