@@ -8,8 +8,22 @@ import type { SpendDatabase } from '../dashboard/database';
 /** Name of the table that records sent alerts. */
 export const ALERT_TABLE = 'tokenwise_alerts_sent';
 
-/** Creates the table when it is missing. */
+/**
+ * Creates the table when it is missing. Two processes starting together
+ * may both try, and PostgreSQL then fails one with a unique violation
+ * (23505) on its catalog, so that error counts as success.
+ */
 export async function prepareAlertLog(database: SpendDatabase): Promise<void> {
+  try {
+    await createAlertTable(database);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '23505') {
+      throw error;
+    }
+  }
+}
+
+async function createAlertTable(database: SpendDatabase): Promise<void> {
   await database.run(
     `CREATE TABLE IF NOT EXISTS ${ALERT_TABLE} (
        alert_key TEXT PRIMARY KEY,

@@ -9,7 +9,10 @@ import { claimAlert } from './alert-log';
 import { sendWebhookAlert, type WebhookOptions } from './webhook';
 
 export interface Alerter {
-  /** Claims the alert and, when this call claimed it, sends it. */
+  /**
+   * Claims the alert and, when this call claimed it, sends it. Never
+   * throws: failures are logged.
+   */
   raise(alert: { key: string; text: string; now: Date }): Promise<void>;
   /** Waits for the deliveries in flight. */
   flush(): Promise<void>;
@@ -26,8 +29,20 @@ export function createAlerter(options: {
   const deliveries = new Set<Promise<unknown>>();
   return {
     raise: async (alert) => {
-      await options.ready;
-      if (!(await claimAlert(options.database, alert))) {
+      // A failure to record an alert is logged, never passed to the chat
+      // or dashboard request that raised it.
+      let claimed: boolean;
+      try {
+        await options.ready;
+        claimed = await claimAlert(options.database, alert);
+      } catch (error) {
+        options.logger.error(
+          { err: error, alert: alert.key },
+          'alert could not be recorded',
+        );
+        return;
+      }
+      if (!claimed) {
         return;
       }
       options.logger.warn({ alert: alert.key, text: alert.text }, 'alert');

@@ -20,7 +20,7 @@ const DEFAULT_BASE_DELAY_MS = 1_000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
- * Posts `{"text": text}` to the webhook until it answers 2xx. Returns true
+ * Posts `{"text": text}` to the webhook until it returns a 2xx status. Returns true
  * when it was delivered, false after the last failed attempt; never throws.
  */
 export async function sendWebhookAlert(

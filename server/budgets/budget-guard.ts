@@ -28,7 +28,7 @@ export interface BudgetSettings {
 
 export type BudgetState = 'ok' | 'soft' | 'hard';
 
-/** Where one budget stands. */
+/** Status of one budget. */
 export interface BudgetStatus {
   period: 'daily' | 'monthly';
   limitUsd: number;
@@ -149,8 +149,12 @@ export class BudgetGuard {
     });
     const spentUsd = summarizeSpend(rows, this.options.prices).spendUsd;
     const softLimitUsd = (limitUsd * this.options.settings.softPercent) / 100;
-    const state: BudgetState =
-      spentUsd >= limitUsd ? 'hard' : spentUsd >= softLimitUsd ? 'soft' : 'ok';
+    let state: BudgetState = 'ok';
+    if (spentUsd >= limitUsd) {
+      state = 'hard';
+    } else if (spentUsd >= softLimitUsd) {
+      state = 'soft';
+    }
     return {
       period,
       limitUsd,

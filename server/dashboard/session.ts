@@ -1,6 +1,6 @@
 /**
  * The dashboard's admin session: the login form posts the admin key, and
- * the backend answers with a cookie that carries an expiry signed with an
+ * the backend responds with a cookie that carries an expiry signed with an
  * HMAC keyed by the admin key. Changing TOKENWISE_ADMIN_KEY therefore ends
  * every session, and no session state is stored.
  */
@@ -73,7 +73,7 @@ export function isAdminRequest(
 
 /**
  * Returns true when the browser reached the backend over HTTPS, directly
- * or, with TOKENWISE_TRUST_PROXY, through a proxy that says so.
+ * or, with TOKENWISE_TRUST_PROXY, through a proxy whose X-Forwarded-Proto header is https.
  */
 export function isHttpsRequest(
   context: Context<AppEnv>,

@@ -34,7 +34,7 @@ export interface SpendMonitor {
 
 /**
  * Opens the monitor and starts its timer, which checks the budgets and
- * spikes every minute so alerts go out while no one asks. Returns
+ * spikes every minute so alerts go out while no request arrives. Returns
  * undefined, with a warning, for a SQLite ":memory:" database, which a
  * second connection cannot open. Throws when the database cannot be
  * opened.
@@ -56,6 +56,10 @@ export function openSpendMonitor(options: {
   }
   const database = openSpendDatabase(config.database);
   const ready = prepareAlertLog(database);
+  // Awaited by every alert; logged here so a failure is never unhandled.
+  ready.catch((error: unknown) =>
+    logger.error({ err: error }, 'alert log table could not be created'),
+  );
 
   const prices: PriceLookup = {
     prices: config.prices,

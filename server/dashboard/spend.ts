@@ -44,11 +44,11 @@ export interface PeriodSpend {
     hits: number;
     /** Cache hits over all answers (settled plus cached), 0 to 1. */
     hitRate: number;
-    /** What the cached answers would have cost from their provider. */
+    /** Cost of the cached answers had their provider answered them. */
     savedUsd: number;
   };
   routing: {
-    /** What the settled answers would have cost on the premium model. */
+    /** Cost of the settled answers on the premium model. */
     allPremiumUsd: number;
     /** allPremiumUsd minus what they cost, never below zero. */
     savedUsd: number;

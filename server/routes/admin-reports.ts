@@ -23,7 +23,7 @@ import type { SpendMonitor } from '../dashboard/spend-monitor';
 import type { AppEnv, AppServices } from '../http/context';
 import { HttpError } from '../http/errors';
 
-/** Installs listed per page unless `limit` says otherwise. */
+/** Installs listed per page unless the `limit` query parameter sets another number. */
 export const DEFAULT_INSTALL_PAGE = 50;
 const MAX_INSTALL_PAGE = 1_000;
 /** Ledger entries returned as JSON per request at most. */
