@@ -28,9 +28,18 @@ function getFirefoxSidebarAction(): FirefoxSidebarActionApi | undefined {
 /**
  * Opens the side panel in a window. Call it synchronously from a user
  * gesture (a click or a keyboard command): both browsers reject the call
- * after an `await`. Throws when the browser has neither API.
+ * after an `await`. Rejects when the browser has neither API.
  */
 export function openSidePanel(windowId: number): Promise<void> {
+  // A synchronous throw becomes a rejection, so callers need one handler.
+  try {
+    return openSidePanelNow(windowId);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function openSidePanelNow(windowId: number): Promise<void> {
   const sidePanel = getChromeSidePanel();
   if (sidePanel) {
     return sidePanel.open({ windowId });

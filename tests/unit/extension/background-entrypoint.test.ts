@@ -92,4 +92,31 @@ describe('background entrypoint senders', () => {
     );
     expect(response).toBeUndefined();
   });
+
+  it('hands a menu selection to the panel', async () => {
+    completeEvents(fakeBrowser.runtime as never, ['onConnect']);
+    completeEvents(fakeBrowser.commands as never, ['onCommand']);
+    // The fake's onClicked accepts listeners but cannot fire them.
+    const onClicked = createEvent();
+    (fakeBrowser.contextMenus as unknown as Record<string, unknown>).onClicked =
+      onClicked;
+    background.main();
+
+    const info = {
+      menuItemId: 'ask-about-selection',
+      selectionText: 'Le Havre',
+      pageUrl: 'http://127.0.0.1/seine',
+    };
+    const tab = { windowId: 1 };
+    expect(onClicked.listeners.size).toBe(1);
+    for (const listener of onClicked.listeners) {
+      listener(info, tab);
+    }
+    await expect
+      .poll(async () => {
+        const stored = await fakeBrowser.storage.local.get('pending-selection');
+        return stored['pending-selection'];
+      })
+      .toMatchObject({ text: 'Le Havre', url: 'http://127.0.0.1/seine' });
+  });
 });
