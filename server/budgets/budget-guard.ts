@@ -107,6 +107,11 @@ export class BudgetGuard {
    * Applies the budgets to a route: returns it unchanged, or moved to the
    * cheap tier with the reason added. Throws HttpError 503
    * `budget_exceeded` past a hard limit.
+   *
+   * NOTE: only settled answers count, so answers in flight (and those
+   * settled within the check interval) can take the spend past a limit.
+   * The chat route checks before its cache lookup, so cached answers are
+   * rejected too.
    */
   async applyToRoute(
     decision: RouteDecision,

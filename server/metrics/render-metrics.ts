@@ -9,7 +9,12 @@ import type { SpendMonitor } from '../dashboard/spend-monitor';
 import { LATENCY_BUCKETS_SECONDS } from './http-metrics';
 import { renderMetric, type Sample } from './prometheus';
 
-/** Renders every metric in the Prometheus text format. */
+/**
+ * Renders every metric in the Prometheus text format.
+ *
+ * NOTE: every backend process reports the same ledger totals, so sum the
+ * HTTP metrics across instances but take the ledger totals from one.
+ */
 export async function renderMetrics(
   monitor: SpendMonitor,
   now: Date,
