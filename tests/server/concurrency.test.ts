@@ -36,13 +36,16 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await backend?.stop({ drainTimeoutMs: 1_000 });
-  backend = undefined;
-  await schema?.drop();
-  schema = undefined;
-  await fake.close();
-  temp.remove();
-});
+  try {
+    await backend?.stop({ drainTimeoutMs: 1_000 });
+  } finally {
+    backend = undefined;
+    await schema?.drop();
+    schema = undefined;
+    await fake.close();
+    temp.remove();
+  }
+}, 30_000);
 
 describe.each([
   { database: 'SQLite', postgres: false },

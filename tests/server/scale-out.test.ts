@@ -57,13 +57,18 @@ beforeEach(async () => {
   backends = [];
 });
 
+// A stopping backend may take up to 10 seconds before it is killed, so the
+// hook gets more than vitest's default 10 seconds.
 afterEach(async () => {
-  await Promise.all(backends.map((backend) => backend.stop()));
-  await fake.close();
-  await schema.drop();
-  await redisPrefix.clear();
-  temp.remove();
-});
+  try {
+    await Promise.all(backends.map((backend) => backend.stop()));
+  } finally {
+    await fake.close();
+    await schema.drop();
+    await redisPrefix.clear();
+    temp.remove();
+  }
+}, 60_000);
 
 /** Environment of a backend process that answers through the fake provider. */
 function backendEnv(extra: Record<string, string>): Record<string, string> {
