@@ -3,9 +3,9 @@
  * origins, from TOKENWISE_EXTENSION_IDS, get CORS headers; every other
  * origin gets none, so a web page cannot read a response.
  *
- * The extension's background worker does not need CORS at all: it holds a
- * host permission for the backend, which Chrome and Firefox exempt from
- * CORS checks. The allow-list matters for extension pages that call the
+ * The extension's background worker does not need CORS at all, because
+ * its host permission for the backend exempts it from CORS checks in
+ * Chrome and Firefox. The allow-list matters for extension pages that call the
  * backend directly, and a web origin is never on it.
  */
 import type { MiddlewareHandler } from 'hono';
@@ -17,7 +17,7 @@ export const USER_API_PATHS = ['/v1/installs', '/v1/chat', '/v1/usage'];
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 const ALLOWED_HEADERS = 'authorization, content-type';
 const EXPOSED_HEADERS = 'x-request-id, retry-after';
-/** How long a browser may cache a preflight answer, in seconds. */
+/** How long a browser may cache a preflight response, in seconds. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 // Chrome extension ids are 32 letters from a to p; Firefox's internal
@@ -59,9 +59,9 @@ export function parseExtensionOrigin(entry: string): string {
 
 /**
  * Creates the CORS middleware for the user API. A request from an allowed
- * origin gets `Access-Control-Allow-Origin` with that origin; a preflight
- * (`OPTIONS` with `Access-Control-Request-Method`) gets 204, with the
- * allowed methods and headers only when its origin is allowed. Responses
+ * origin gets `Access-Control-Allow-Origin` with that origin. A preflight
+ * (`OPTIONS` with `Access-Control-Request-Method`) gets 204, and carries
+ * the allowed methods and headers only when its origin is allowed. Responses
  * vary by Origin so a shared cache never serves one origin's headers to
  * another. No credentials are allowed: the API uses bearer tokens.
  */

@@ -1,7 +1,7 @@
 /**
  * Security headers on every response of the backend: no MIME sniffing, no
  * Referer sent onwards, no framing, and a Content-Security-Policy. JSON and
- * event streams get a policy that allows nothing; an HTML page without its
+ * event streams get a policy that allows nothing. An HTML page without its
  * own policy gets a strict one that allows only same-origin scripts,
  * styles, images and requests.
  */
@@ -54,7 +54,7 @@ export function createSecurityHeaders(): MiddlewareHandler<AppEnv> {
       );
     }
 
-    // Answers, usage and admin data are per install; no cache may keep them.
+    // Chat, usage and admin responses are per install, so no cache may keep them.
     if (!headers.has('cache-control')) {
       headers.set('cache-control', 'no-store');
     }

@@ -24,7 +24,7 @@ import { DISTINCTIVE_SECRETS, findSecrets } from '../security/helpers';
 
 const RESULTS = join(REPOSITORY_ROOT, 'test-results');
 
-/** Every file under `directory`, recursively. */
+/** Lists every file under `directory`, recursively. */
 function listFiles(directory: string): string[] {
   return readdirSync(directory).flatMap((name) => {
     const file = join(directory, name);

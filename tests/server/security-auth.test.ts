@@ -1,8 +1,8 @@
 /**
- * Attacks on authentication over real HTTP: install tokens that are forged,
- * expired, truncated, signed with another secret, tampered with, in
- * another token format, or of a revoked install; and admin requests
- * without the right key. Every one gets 401 and changes nothing.
+ * Attacks on authentication over real HTTP. Install tokens that are
+ * forged, expired, truncated, signed with another secret, tampered with,
+ * in another token format, or of a revoked install get 401, and so do
+ * admin requests without the right key. None of them changes anything.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -1,8 +1,9 @@
 /**
- * Secrets and page text under attack: provider keys, the admin key and the
- * install secret must never reach a response or a log line, even when a
- * provider echoes its key back; install tokens and questions stay out of
- * the logs; and page text reaches the provider quoted as data.
+ * Secrets and page text under attack. Provider keys, the admin key and the
+ * install secret must not reach a response, even when a provider echoes
+ * its key back, nor a log line other than that provider's error. Install
+ * tokens and questions stay out of the logs. Page text reaches the
+ * provider quoted as data.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/config';
@@ -140,9 +141,8 @@ describe('secrets', () => {
   });
 
   // TODO: the backend logs a provider's error text as is, so a provider
-  // that echoes the API key puts it in the log; scrub configured secrets
-  // from provider error messages or from every log line, then make this
-  // an ordinary test.
+  // that echoes the API key puts it in the log. Scrub configured secrets
+  // from provider errors or log lines, then make this an ordinary test.
   it.fails('keeps a key the provider echoes out of the log', async () => {
     backend = await startSecurityBackend({
       directory: temp.directory,
