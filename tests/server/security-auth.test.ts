@@ -7,7 +7,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signInstallToken } from '../../server/auth/install-token';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index';
@@ -220,15 +219,17 @@ describe('install tokens', () => {
   });
 
   it("rejects a revoked install's token and does not renew it", async () => {
-    backend = await startSecurityBackend({ directory: temp.directory, fake });
+    backend = await startSecurityBackend({
+      directory: temp.directory,
+      fake,
+      env: { TOKENWISE_ADMIN_KEY: ADMIN_KEY },
+    });
     const install = await registerInstall(backend.url);
-    // TODO: revoke through the store once it has a revoke method; until
-    // then the flag is set in the SQLite file the backend reads.
-    const database = new Database(path.join(temp.directory, 'tokenwise.db'));
-    database
-      .prepare('UPDATE installs SET revoked = 1 WHERE id = ?')
-      .run(install.installId);
-    database.close();
+    const revoke = await fetch(
+      `${backend.url}/v1/admin/installs/${install.installId}/revoke`,
+      { method: 'POST', headers: { authorization: `Bearer ${ADMIN_KEY}` } },
+    );
+    expect(revoke.status).toBe(200);
 
     const usage = await fetch(`${backend.url}/v1/usage`, {
       headers: { authorization: `Bearer ${install.token}` },
@@ -307,6 +308,10 @@ describe('admin endpoints', () => {
         headers,
         body: JSON.stringify({ tokens: 1_000_000 }),
       }),
+      fetch(`${backend.url}/v1/admin/installs/${install.installId}/revoke`, {
+        method: 'POST',
+        headers,
+      }),
     ]);
 
     for (const response of responses) {
@@ -318,6 +323,10 @@ describe('admin endpoints', () => {
       new Date(),
     );
     expect(balance.allowance).toBe(backend.config.freeTokens);
+    const usage = await fetch(`${backend.url}/v1/usage`, {
+      headers: { authorization: `Bearer ${install.token}` },
+    });
+    expect(usage.status).toBe(200);
   });
 
   it('rejects an install token used as the admin key', async () => {
