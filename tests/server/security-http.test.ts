@@ -318,6 +318,19 @@ describe('security headers', () => {
     );
   });
 
+  it('gives the dashboard page the strict page policy', async () => {
+    const server = await start();
+
+    const response = await fetch(`${server.url}/dashboard`);
+    await response.text();
+
+    expect(response.headers.get('content-type')).toContain('text/html');
+    expect(response.headers.get('content-security-policy')).toBe(
+      HTML_CONTENT_SECURITY_POLICY,
+    );
+    expectSecurityHeaders(response);
+  });
+
   it('gives an HTML page the strict page policy', async () => {
     const app = new Hono();
     app.use(createSecurityHeaders());
