@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
-import { createLogger } from '../logger';
+import { createLogger, listConfiguredSecrets } from '../logger';
 import { startServer } from '../server';
 import { formatMainHelp, formatServeHelp } from './help';
 
@@ -116,7 +116,10 @@ async function runServe(args: string[], io: CliIo): Promise<number> {
     throw error;
   }
 
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: listConfiguredSecrets(config),
+  });
   let server;
   try {
     // The demo model pauses between deltas so that a client visibly streams.

@@ -21,7 +21,11 @@ import {
   type RegisterInstallResponse,
 } from '../../lib/protocol';
 import { loadConfig, type Config } from '../../server/config';
-import { createLogger, type Logger } from '../../server/logger';
+import {
+  createLogger,
+  listConfiguredSecrets,
+  type Logger,
+} from '../../server/logger';
 import { startServer, type RunningServer } from '../../server/server';
 
 /** A fixed install secret, so tests can sign their own tokens. */
@@ -61,7 +65,9 @@ export function createTestConfig(
 }
 
 /** Creates a logger that keeps every line it writes, parsed. */
-export function createCapturingLogger(): {
+export function createCapturingLogger(
+  secrets: ReadonlyArray<string | undefined> = [],
+): {
   logger: Logger;
   lines: Array<Record<string, unknown>>;
   text: () => string;
@@ -73,7 +79,7 @@ export function createCapturingLogger(): {
       callback();
     },
   });
-  const logger = createLogger({ level: 'debug', destination });
+  const logger = createLogger({ level: 'debug', destination, secrets });
   return {
     logger,
     get lines() {
@@ -98,7 +104,7 @@ export async function startTestBackend(
   env: Record<string, string> = {},
 ): Promise<TestBackend> {
   const config = createTestConfig(directory, env);
-  const logs = createCapturingLogger();
+  const logs = createCapturingLogger(listConfiguredSecrets(config));
   const server = await startServer({ config, logger: logs.logger });
   return Object.assign(server, { config, logs });
 }
