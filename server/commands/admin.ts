@@ -16,6 +16,12 @@ import { HttpError } from '../http/errors';
 import { createPlans } from '../plans';
 import { buildAdminInstallView, requirePlan } from '../routes/admin';
 import { openStore } from '../store/index';
+import {
+  ADMIN_REPORT_ACTIONS,
+  ADMIN_REPORT_HELP,
+  runAdminReportCommand,
+  type AdminReportAction,
+} from './admin-reports';
 import type { Plan, Store } from '../store/types';
 
 export const ADMIN_HELP = `Usage: tokenwise admin <action> [arguments] (--url URL | --database DATABASE) [options]
@@ -67,6 +73,12 @@ type AdminResult =
   | { kind: 'install'; view: AdminInstallResponse }
   | { kind: 'plans'; plans: Plan[] };
 
+function isAdminReportAction(
+  value: string | undefined,
+): value is AdminReportAction {
+  return (ADMIN_REPORT_ACTIONS as readonly string[]).includes(value ?? '');
+}
+
 /** A failure the command reports as one line and exit code 1. */
 class AdminCommandError extends Error {}
 
@@ -75,6 +87,10 @@ export async function runAdminCommand(
   options: AdminCommandOptions,
 ): Promise<number> {
   const { stdout, stderr } = options;
+  const first = options.args[0];
+  if (isAdminReportAction(first)) {
+    return runAdminReportCommand(options);
+  }
   let values: {
     url?: string;
     database?: string;
@@ -103,7 +119,7 @@ export async function runAdminCommand(
     return EXIT_USAGE;
   }
   if (values.help) {
-    stdout.write(ADMIN_HELP);
+    stdout.write(`${ADMIN_HELP}\n${ADMIN_REPORT_HELP}`);
     return EXIT_SUCCESS;
   }
 

@@ -5,6 +5,7 @@
  */
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runAdminCommand } from '../../server/commands/admin';
 import { runAdminReportCommand } from '../../server/commands/admin-reports';
 import { LEDGER_CSV_COLUMNS } from '../../server/dashboard/ledger-csv';
 import type { LedgerEntry } from '../../server/store/types';
@@ -66,7 +67,10 @@ function startOfUtcDay(date: Date): Date {
   );
 }
 
-async function runCommand(args: string[]): Promise<{
+async function runCommand(
+  args: string[],
+  command = runAdminReportCommand,
+): Promise<{
   code: number;
   stdout: string;
   stderr: string;
@@ -77,7 +81,7 @@ async function runCommand(args: string[]): Promise<{
   const errors: Buffer[] = [];
   stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
   stderr.on('data', (chunk: Buffer) => errors.push(chunk));
-  const code = await runAdminReportCommand({
+  const code = await command({
     args,
     env: { TOKENWISE_ADMIN_KEY: TEST_ADMIN_KEY, ...SEED_ENV },
     stdout,
@@ -245,6 +249,20 @@ describe('ledger CSV export', () => {
     expect(parseCsv(overHttp.stdout).length).toBe(
       (await listEntriesSince(new Date(0))).length + 1,
     );
+  });
+
+  it('runs report actions from tokenwise admin', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const args = ['export', '--url', backend.url, '--since', '2000-01-01'];
+    const throughAdmin = await runCommand(
+      [...args, '--until', today],
+      runAdminCommand,
+    );
+    const direct = await runCommand([...args, '--until', today]);
+
+    expect(throughAdmin.stderr).toBe('');
+    expect(throughAdmin.code).toBe(0);
+    expect(throughAdmin.stdout).toBe(direct.stdout);
   });
 
   it('rejects a command without a target', async () => {
