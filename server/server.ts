@@ -135,6 +135,9 @@ async function listenWithStore(
       }
       server.closeAllConnections();
       await closed;
+      // The app's own connections (cache, limiter, dashboard, alert timer)
+      // close before the store they may still write to.
+      await tokenwise.close();
       await store.close();
       logger.info('backend stopped');
     })();
