@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import { REPOSITORY_ROOT } from '../scripts/harness/backend';
 import { describeMachine } from './machine';
 import { writeReport, type BenchResults } from './report';
@@ -78,7 +79,15 @@ async function main(): Promise<void> {
   const pageFile = quick
     ? join(RESULTS_DIR, 'BENCHMARKS-quick.md')
     : join(REPOSITORY_ROOT, 'bench/BENCHMARKS.md');
-  writeFileSync(pageFile, writeReport(results));
+  // Formatted like every other file, so the format check passes on it.
+  const prettierOptions = (await resolveConfig(pageFile)) ?? {};
+  writeFileSync(
+    pageFile,
+    await format(writeReport(results), {
+      ...prettierOptions,
+      filepath: pageFile,
+    }),
+  );
 
   const seconds = Math.round((Date.now() - startedAt.getTime()) / 1_000);
   report(`wrote ${pageFile} and ${rawFile} in ${seconds} s`);
