@@ -12,7 +12,7 @@ import {
 } from '@/lib/extension/export-conversations';
 import { t, type MessageName } from '@/lib/extension/i18n';
 import { clearLocalData } from '@/lib/extension/local-data';
-import { originPattern } from '@/lib/extension/page-context';
+import { originPattern } from '@/lib/extension/active-tab';
 import {
   ROUTING_PREFERENCES,
   readSettings,

@@ -26,25 +26,6 @@ export class PageReadError extends Error {
   }
 }
 
-/** Finds the active tab of the caller's window; undefined unless it is a web page. */
-export async function findActiveWebTab(): Promise<
-  { id: number; url: string } | undefined
-> {
-  const [tab] = await browser.tabs.query({
-    active: true,
-    currentWindow: true,
-  });
-  if (tab?.id === undefined || !tab.url || !/^https?:/.test(tab.url)) {
-    return undefined;
-  }
-  return { id: tab.id, url: tab.url };
-}
-
-/** Returns the host permission pattern that covers a page's origin. */
-export function originPattern(url: string): string {
-  return `${new URL(url).origin}/*`;
-}
-
 /**
  * Injects the reader into a tab and prepares its text. Throws a
  * PageReadError when the tab cannot be scripted or yields no text.

@@ -7,7 +7,7 @@ import type { ChatMessage } from '../protocol';
 import type { ChatPort } from './chat-port';
 import { CHAT_PORT_NAME } from './port-messages';
 import { t } from './i18n';
-import { findActiveWebTab, originPattern } from './page-context';
+import { findActiveWebTab, originPattern } from './active-tab';
 import {
   pageReadSchema,
   parseRuntimeResponse,
