@@ -373,6 +373,9 @@ async function settleAnswer(
     outputTokens: countTokens(outcome.text),
   };
 
+  // TODO: the settle entry keeps the reservation's model; when a fallback
+  // model answered, the ledger names the primary model (usage event and
+  // costUsd are right). SettleRequest needs a model field on both stores.
   const result = await services.store.settle({
     requestId: options.requestId,
     usage: counts,

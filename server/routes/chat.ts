@@ -77,6 +77,9 @@ export function addChatRoute(
         ? decideRoute(request)
         : await budgets.applyToRoute(decideRoute(request), services.now());
     const tierProvider = services.providers[decision.tier];
+    // TODO: the whole prompt is tokenized before the size check, so a
+    // schema-valid request of several million characters costs seconds of
+    // CPU; stop counting once maxInputTokens is passed.
     const prompt = buildPrompt(request);
     if (prompt.inputTokens > services.config.maxInputTokens) {
       throw new HttpError({
