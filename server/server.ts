@@ -40,7 +40,8 @@ export interface RunningServer {
   app: TokenwiseApp;
   /**
    * Stops accepting connections, waits up to drainTimeoutMs for answers in
-   * flight, aborts the rest (settling or releasing them), closes the store.
+   * flight, aborts the rest (settling or releasing them), then closes the app's
+   * connections and the store.
    */
   stop(options?: { drainTimeoutMs?: number }): Promise<void>;
 }

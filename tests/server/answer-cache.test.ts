@@ -30,7 +30,6 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await backend?.stop({ drainTimeoutMs: 1_000 });
-  await backend?.app.close();
   backend = undefined;
   await fake.close();
   temp.remove();
@@ -476,9 +475,7 @@ describe('answer cache on Redis', () => {
       expect(findEvent(events, 'usage').charged).toBe(0);
     } finally {
       await first.stop({ drainTimeoutMs: 1_000 });
-      await first.app.close();
       await other.stop({ drainTimeoutMs: 1_000 });
-      await other.app.close();
       await redisPrefix.clear();
       second.remove();
     }
