@@ -18,7 +18,10 @@ export default async function setup(project: TestProject): Promise<void> {
   const backendPort = await findFreePort();
   const extensionDir = await buildExtension({
     backendUrl: `http://127.0.0.1:${backendPort}`,
-    outDir: join(REPOSITORY_ROOT, 'test-results/e2e-build'),
+    // TOKENWISE_E2E_BUILD_DIR keeps parallel runs from sharing one build.
+    outDir:
+      process.env.TOKENWISE_E2E_BUILD_DIR ??
+      join(REPOSITORY_ROOT, 'test-results/e2e-build'),
   });
   project.provide('backendPort', backendPort);
   project.provide('extensionDir', extensionDir);
