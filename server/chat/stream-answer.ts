@@ -373,14 +373,13 @@ async function settleAnswer(
     outputTokens: countTokens(outcome.text),
   };
 
-  // TODO: the settle entry keeps the reservation's model; when a fallback
-  // model answered, the ledger names the primary model (usage event and
-  // costUsd are right). SettleRequest needs a model field on both stores.
+  const model = answeringModel(tierProvider, outcome.answeredBy);
   const result = await services.store.settle({
     requestId: options.requestId,
     usage: counts,
     estimated,
     now: services.now(),
+    model: model.name,
   });
 
   let charged = 0;
@@ -406,7 +405,6 @@ async function settleAnswer(
     ).remaining;
   }
 
-  const model = answeringModel(tierProvider, outcome.answeredBy);
   const price = tierProvider.demo
     ? UNKNOWN_PRICE
     : (services.config.prices[model.priceKey] ?? UNKNOWN_PRICE);

@@ -352,6 +352,11 @@ class PostgresStore implements Store {
   }
 
   async settle(request: SettleRequest): Promise<SettleResult> {
+    if (request.model !== undefined && request.model.trim() === '') {
+      throw new RangeError(
+        `The settled model of request ${request.requestId} is empty; pass a model name or leave it out.`,
+      );
+    }
     return this.transaction(async (client): Promise<SettleResult> => {
       const reservation = await this.claimReservation(
         client,
@@ -373,7 +378,7 @@ class PostgresStore implements Store {
         installId: reservation.install_id,
         periodStart: reservation.period_start,
         tier: reservation.tier,
-        model: reservation.model,
+        model: request.model ?? reservation.model,
         inputTokens: usage.inputTokens,
         cachedInputTokens: Math.min(usage.cachedInputTokens, usage.inputTokens),
         outputTokens: usage.outputTokens,

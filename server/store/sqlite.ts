@@ -275,6 +275,11 @@ class SqliteStore implements Store {
   }
 
   async settle(request: SettleRequest): Promise<SettleResult> {
+    if (request.model !== undefined && request.model.trim() === '') {
+      throw new RangeError(
+        `The settled model of request ${request.requestId} is empty; pass a model name or leave it out.`,
+      );
+    }
     const transaction = this.database.transaction((): SettleResult => {
       const reservation = this.selectReservation(request.requestId);
       if (!reservation) {
@@ -294,7 +299,7 @@ class SqliteStore implements Store {
         installId: reservation.install_id,
         periodStart: reservation.period_start,
         tier: reservation.tier,
-        model: reservation.model,
+        model: request.model ?? reservation.model,
         inputTokens: usage.inputTokens,
         cachedInputTokens: Math.min(usage.cachedInputTokens, usage.inputTokens),
         outputTokens: usage.outputTokens,

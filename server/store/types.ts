@@ -33,6 +33,11 @@ export interface InstallRecord {
   createdAt: Date;
   plan: string;
   revoked: boolean;
+  /**
+   * When the user deleted the install's data; such an install is also
+   * revoked. Undefined for an install that was never deleted.
+   */
+  deletedAt?: Date;
 }
 
 export const LEDGER_ENTRY_KINDS = [
@@ -140,6 +145,12 @@ export interface SettleRequest {
   usage: UsageCounts;
   estimated: boolean;
   now: Date;
+  /**
+   * The model that answered, as `provider:model`, when it is not the
+   * reserved one (the tier's fallback model). The settle entry records it;
+   * without it the entry keeps the reservation's model.
+   */
+  model?: string;
 }
 
 export type SettleResult =
@@ -214,6 +225,22 @@ export interface DailyUsage {
   saved: number;
 }
 
+export interface DeleteInstallDataRequest {
+  installId: string;
+  now: Date;
+}
+
+export type DeleteInstallDataResult =
+  | {
+      /** `already_deleted` when an earlier request deleted it. */
+      status: 'deleted' | 'already_deleted';
+      /** The first deletion's time. */
+      deletedAt: Date;
+      /** Ledger entries kept for accounting; they carry no question text. */
+      ledgerEntriesKept: number;
+    }
+  | { status: 'not_found' };
+
 export interface CreateInstallRequest {
   id: string;
   plan: string;
@@ -277,6 +304,19 @@ export interface Store {
     installId: string,
     range: { since: Date; until: Date },
   ): Promise<ModelUsage[]>;
+  /**
+   * Deletes what the store holds about an install at the user's request,
+   * in one transaction: the install is revoked and stamped deleted, and
+   * the records of spike alerts that name it are removed. The ledger,
+   * balances and plan stay for the developer's accounting, because no
+   * ledger column holds question or answer text. A repeat changes nothing.
+   *
+   * Every table added later that holds data derived from an install's
+   * conversations must delete that install's rows here, on both stores.
+   */
+  deleteInstallData(
+    request: DeleteInstallDataRequest,
+  ): Promise<DeleteInstallDataResult>;
   /** Returns the install's ledger entries, oldest first. */
   listLedgerEntries(installId: string): Promise<LedgerEntry[]>;
 

@@ -378,6 +378,57 @@ describe.each(STORE_FACTORIES)(
         await expectBalanceMatchesLedger();
       });
 
+      it('records the model that answered', async () => {
+        await store.reserve(reserveRequest());
+
+        await store.settle({
+          requestId: 'request-1',
+          usage: { inputTokens: 100, cachedInputTokens: 0, outputTokens: 10 },
+          estimated: false,
+          now: NOW,
+          model: 'anthropic:claude-haiku-4-5',
+        });
+
+        const entries = await store.listLedgerEntries(INSTALL_ID);
+        const reserve = entries.find((entry) => entry.kind === 'reserve');
+        const settle = entries.find((entry) => entry.kind === 'settle');
+        expect(reserve?.model).toBe('openai:gpt-5-mini');
+        expect(settle?.model).toBe('anthropic:claude-haiku-4-5');
+        await expectBalanceMatchesLedger();
+      });
+
+      it('rejects an empty model and keeps the hold', async () => {
+        await store.reserve(reserveRequest());
+        const usage = {
+          inputTokens: 100,
+          cachedInputTokens: 0,
+          outputTokens: 10,
+        };
+
+        await expect(
+          store.settle({
+            requestId: 'request-1',
+            usage,
+            estimated: false,
+            now: NOW,
+            model: ' ',
+          }),
+        ).rejects.toThrow('The settled model of request request-1 is empty');
+
+        const kinds = (await store.listLedgerEntries(INSTALL_ID)).map(
+          (entry) => entry.kind,
+        );
+        expect(kinds).not.toContain('settle');
+        const result = await store.settle({
+          requestId: 'request-1',
+          usage,
+          estimated: false,
+          now: NOW,
+        });
+        expect(result.status).toBe('settled');
+        await expectBalanceMatchesLedger();
+      });
+
       it('reports an unknown request', async () => {
         const result = await store.settle({
           requestId: 'never-reserved',
