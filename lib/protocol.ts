@@ -152,6 +152,11 @@ export const chatEventSchemas = {
     code: errorCodeSchema,
     message: z.string(),
     resetAt: z.string().optional(),
+    /**
+     * Whole seconds to wait before asking again, when the provider sent a
+     * Retry-After (a rate limit that outlasted the retries).
+     */
+    retryAfterSeconds: z.number().int().positive().optional(),
   }),
 } as const;
 export type ChatEventName = keyof typeof chatEventSchemas;

@@ -395,6 +395,7 @@ async function streamAnswer(
               code: event.data.code,
               message: event.data.message,
               resetAt: event.data.resetAt,
+              retryAfterSeconds: event.data.retryAfterSeconds,
             },
             { backendUrl: services.client.baseUrl },
           ),

@@ -3,7 +3,7 @@
  * and the popup.
  */
 import type { AnswerErrorCode } from './database';
-import { t } from './i18n';
+import { t, type MessageName } from './i18n';
 
 export interface ErrorFacts {
   code: AnswerErrorCode;
@@ -69,9 +69,17 @@ export function describeError(
     case 'invalid_response':
       return t('errorInvalidResponse');
     case 'upstream_failed':
-      return t('errorUpstreamFailed');
+      return describeUpstreamWait(facts.retryAfterSeconds, {
+        now: 'errorUpstreamFailed',
+        seconds: 'errorUpstreamFailedSeconds',
+        minutes: 'errorUpstreamFailedMinutes',
+      });
     case 'upstream_timeout':
-      return t('errorUpstreamTimeout');
+      return describeUpstreamWait(facts.retryAfterSeconds, {
+        now: 'errorUpstreamTimeout',
+        seconds: 'errorUpstreamTimeoutSeconds',
+        minutes: 'errorUpstreamTimeoutMinutes',
+      });
     case 'internal_error':
       return t('errorInternal');
     case 'backend_unreachable':
@@ -88,4 +96,27 @@ export function describeError(
     case 'extension_failed':
       return t('errorExtensionFailed', facts.message ?? t('errorUnknown'));
   }
+}
+
+/**
+ * Picks the sentence for a model failure by the provider's requested wait:
+ * none or up to a second asks to send again in a moment, under two minutes
+ * names the seconds, and longer names the minutes, rounded up.
+ */
+function describeUpstreamWait(
+  retryAfterSeconds: number | undefined,
+  messages: { now: MessageName; seconds: MessageName; minutes: MessageName },
+): string {
+  if (
+    retryAfterSeconds === undefined ||
+    !Number.isFinite(retryAfterSeconds) ||
+    retryAfterSeconds <= 1
+  ) {
+    return t(messages.now);
+  }
+  const seconds = Math.ceil(retryAfterSeconds);
+  if (seconds < 120) {
+    return t(messages.seconds, seconds);
+  }
+  return t(messages.minutes, Math.ceil(seconds / 60));
 }

@@ -17,11 +17,22 @@ export interface FailureInput {
   tierProvider: TierProvider;
 }
 
-/** Describes a failure as an error code and a sentence a person can act on. */
-export function describeFailure(input: FailureInput): {
+/** The error event's data: what failed and when to ask again. */
+export interface FailureDescription {
   code: ErrorCode;
   message: string;
-} {
+  /**
+   * Whole seconds to wait, rounded up from the provider's Retry-After;
+   * absent when the provider sent none.
+   */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * Describes a failure as an error code, a sentence a person can act on and,
+ * when the provider asked for a wait, the seconds to wait.
+ */
+export function describeFailure(input: FailureInput): FailureDescription {
   const { error, delivered } = input;
   const charge = delivered
     ? 'The part shown is kept. Only the delivered part was charged.'
@@ -41,29 +52,48 @@ export function describeFailure(input: FailureInput): {
   }
 
   const models = describeModels(input.tier, input.tierProvider, delivered);
-  const wait = describeWait(error.retryAfterSeconds);
+  const retryAfterSeconds = roundRetryAfter(error.retryAfterSeconds);
+  const wait = describeWait(retryAfterSeconds);
+  const retry = retryAfterSeconds === undefined ? {} : { retryAfterSeconds };
   if (error.timedOut) {
     return {
       code: 'upstream_timeout',
       message: delivered
         ? `${models} went silent mid-answer and timed out. ${wait}, or ask for the rest. ${charge}`
         : `${models} did not answer in time. ${wait}. ${charge}`,
+      ...retry,
     };
   }
   if (delivered) {
     return {
       code: 'upstream_failed',
       message: `${models} broke off before finishing the answer. ${wait}, or ask for the rest. ${charge}`,
+      ...retry,
     };
   }
   const status = error.status === undefined ? '' : ` (HTTP ${error.status})`;
-  const advice = error.retryable
-    ? wait
-    : 'Ask again later; if this keeps happening, the backend operator must check the provider configuration';
+  if (!error.retryable) {
+    return {
+      code: 'upstream_failed',
+      message: `${models} failed${status}. Ask again later; if this keeps happening, the backend operator must check the provider configuration. ${charge}`,
+    };
+  }
   return {
     code: 'upstream_failed',
-    message: `${models} failed${status}. ${advice}. ${charge}`,
+    message: `${models} failed${status}. ${wait}. ${charge}`,
+    ...retry,
   };
+}
+
+/**
+ * Rounds a Retry-After up to whole seconds; undefined when it is missing,
+ * not a finite number, or not positive.
+ */
+function roundRetryAfter(seconds: number | undefined): number | undefined {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) {
+    return undefined;
+  }
+  return Math.ceil(seconds);
 }
 
 /** Names the models that were tried, e.g. "The cheap model (a) and its fallback (b)". */
@@ -81,11 +111,10 @@ function describeModels(
 }
 
 /** Advises when to ask again, from the provider's Retry-After when it sent one. */
-function describeWait(retryAfterSeconds: number | undefined): string {
-  if (retryAfterSeconds === undefined || retryAfterSeconds <= 1) {
+function describeWait(seconds: number | undefined): string {
+  if (seconds === undefined || seconds <= 1) {
     return 'Ask again in a moment';
   }
-  const seconds = Math.ceil(retryAfterSeconds);
   if (seconds < 120) {
     return `Ask again in ${seconds} seconds`;
   }

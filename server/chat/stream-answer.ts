@@ -234,7 +234,7 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
       requestId: options.requestId,
       now: services.now(),
     });
-    send('error', { code: failure.code, message: failure.message });
+    send('error', failure);
     logOutcome(options, outcome, {
       outcome: failure.code,
       charged: 0,
@@ -245,7 +245,7 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
 
   const usage = await settleAnswer(options, outcome);
   send('usage', usage);
-  send('error', { code: failure.code, message: failure.message });
+  send('error', failure);
   logOutcome(options, outcome, {
     outcome: failure.code,
     ...usage,

@@ -410,6 +410,34 @@ describe('answerQuestion', () => {
     expect(await services.cache.count()).toBe(0);
   });
 
+  it('says when to retry a rate-limited model', async () => {
+    server.enqueueChat({
+      type: 'stream',
+      chunks: [
+        encodeEvents([
+          answerEvents()[0]!,
+          [
+            'error',
+            {
+              code: 'upstream_failed',
+              message: 'The cheap model failed (HTTP 429).',
+              retryAfterSeconds: 40,
+            },
+          ],
+        ]),
+      ],
+    });
+    const { outcome, events } = await ask();
+
+    expect(outcome).toBe('error');
+    expect(events.at(-1)).toMatchObject({
+      type: 'answer-error',
+      code: 'upstream_failed',
+      message:
+        'The AI model failed to answer. Send the question again in 40 seconds.',
+    });
+  });
+
   it('never caches a cut-off stream', async () => {
     server.enqueueChat({
       type: 'stream',

@@ -61,6 +61,51 @@ describe('describeError', () => {
     );
   });
 
+  it.each([
+    {
+      code: 'upstream_failed' as const,
+      retryAfterSeconds: 44.5,
+      sentence:
+        'The AI model failed to answer. Send the question again in 45 seconds.',
+    },
+    {
+      code: 'upstream_failed' as const,
+      retryAfterSeconds: 121,
+      sentence:
+        'The AI model failed to answer. Send the question again in about 3 minutes.',
+    },
+    {
+      code: 'upstream_timeout' as const,
+      retryAfterSeconds: 30,
+      sentence:
+        'The AI model took too long to answer. Send the question again in 30 seconds.',
+    },
+    {
+      code: 'upstream_timeout' as const,
+      retryAfterSeconds: 600,
+      sentence:
+        'The AI model took too long to answer. Send the question again in about 10 minutes.',
+    },
+  ])(
+    'gives the $code wait of $retryAfterSeconds s',
+    ({ code, retryAfterSeconds, sentence }) => {
+      expect(describeError({ code, retryAfterSeconds }, OPTIONS)).toBe(
+        sentence,
+      );
+    },
+  );
+
+  it.each([undefined, 0, 1, -3, Number.NaN])(
+    'asks for a moment with a wait of %s',
+    (retryAfterSeconds) => {
+      expect(
+        describeError({ code: 'upstream_failed', retryAfterSeconds }, OPTIONS),
+      ).toBe(
+        'The AI model failed to answer. Send the question again in a moment.',
+      );
+    },
+  );
+
   it('names the backend that is unreachable', () => {
     expect(describeError({ code: 'backend_unreachable' }, OPTIONS)).toContain(
       'http://127.0.0.1:8787',
