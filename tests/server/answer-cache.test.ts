@@ -5,6 +5,7 @@
  * answers that must not be cached, and single flight under concurrent
  * identical requests.
  */
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatEvent, ChatRequest } from '../../lib/protocol';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index';
@@ -473,6 +474,15 @@ describe('answer cache on Redis', () => {
       expect(findEvent(events, 'route').fromCache).toBe(true);
       expect(joinDeltas(events)).toBe('Paris.');
       expect(findEvent(events, 'usage').charged).toBe(0);
+      const redis = new Redis(TEST_REDIS_URL);
+      try {
+        // The entry lives under the configured prefix, so the prefix's
+        // cleanup below removes it.
+        const keys = await redis.keys(`${redisPrefix.prefix}answer-cache:*`);
+        expect(keys.length).toBeGreaterThan(0);
+      } finally {
+        redis.disconnect();
+      }
     } finally {
       await first.stop({ drainTimeoutMs: 1_000 });
       await other.stop({ drainTimeoutMs: 1_000 });
