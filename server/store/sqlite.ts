@@ -73,6 +73,20 @@ export interface OpenSqliteStoreOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 const DAY_MS = 86_400_000;
 
+// SQLite uses a partial index only when the query repeats the index's
+// WHERE terms, so both lookups by request id restate the `kind IN (...)`
+// of ledger_entries_request_kind. Without it every reservation scanned the
+// whole ledger.
+/** Finds a request's reserve entry, through ledger_entries_request_kind. */
+export const SELECT_RESERVE_ENTRY_SQL = `SELECT 1 FROM ledger_entries
+  WHERE request_id = ? AND kind = 'reserve'
+    AND kind IN ('reserve', 'settle', 'release')`;
+
+/** Finds a request's settle or release entry, through ledger_entries_request_kind. */
+export const SELECT_CLOSING_ENTRY_SQL = `SELECT * FROM ledger_entries
+  WHERE request_id = ? AND kind IN ('settle', 'release')
+    AND kind IN ('reserve', 'settle', 'release')`;
+
 /** Final state of a request whose reservation is gone. */
 type ClosedRequest =
   | {
@@ -187,9 +201,9 @@ class SqliteStore implements Store {
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     const transaction = this.database.transaction((): ReserveResult => {
-      const duplicate = this.statement(
-        "SELECT 1 FROM ledger_entries WHERE request_id = ? AND kind = 'reserve'",
-      ).get(request.requestId);
+      const duplicate = this.statement(SELECT_RESERVE_ENTRY_SQL).get(
+        request.requestId,
+      );
       if (duplicate) {
         return { status: 'duplicate_request' };
       }
@@ -716,10 +730,8 @@ class SqliteStore implements Store {
 
   /** Explains why a request has no open reservation. */
   private describeClosedRequest(requestId: string): ClosedRequest {
-    const entry = this.statement(
-      `SELECT * FROM ledger_entries
-         WHERE request_id = ? AND kind IN ('settle', 'release')`,
-    ).get(requestId) as LedgerRow | undefined;
+    const entry = this.statement(SELECT_CLOSING_ENTRY_SQL).get(requestId) as
+      LedgerRow | undefined;
     if (!entry) {
       return { status: 'not_found' };
     }
