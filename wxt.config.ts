@@ -14,6 +14,28 @@ export default defineConfig({
   modules: ['@wxt-dev/module-react', '@wxt-dev/webextension-polyfill'],
   // Scripts that build for a throwaway backend write elsewhere than .output.
   outDir: process.env.TOKENWISE_BUILD_DIR || '.output',
+  // `npm run zip`: tokenwise-<package.json version>-<browser>.zip, and for
+  // Firefox also the sources archive that add-on review builds from.
+  zip: {
+    artifactTemplate: '{{name}}-{{packageVersion}}-{{browser}}.zip',
+    sourcesTemplate: '{{name}}-{{packageVersion}}-sources.zip',
+    exclude: ['**/*.map'],
+    // WXT already leaves out dotfiles (.env and the like), node_modules,
+    // test files and the output folder. Tests, local data, run output and
+    // store material are not needed to build the extension.
+    excludeSources: [
+      'data/**',
+      'test-results/**',
+      'demo-output/**',
+      'tests/**',
+      'bench/**',
+      'store/**',
+      '**/*.db',
+      '**/*.db-*',
+      '**/*.zip',
+      '**/install-secret',
+    ],
+  },
   manifest: ({ browser }) => ({
     name: '__MSG_extensionName__',
     description: '__MSG_extensionDescription__',
@@ -42,6 +64,12 @@ export default defineConfig({
             gecko: {
               id: 'tokenwise@tokenwise.invalid',
               strict_min_version: '128.0',
+              // What PRIVACY.md says leaves the browser: the questions
+              // typed in the side panel, and a page's text when the user
+              // asks about the page. Both go to the backend to be answered.
+              data_collection_permissions: {
+                required: ['personalCommunications', 'websiteContent'],
+              },
             },
           },
         }

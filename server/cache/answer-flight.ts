@@ -4,8 +4,9 @@
  * its end. The others (followers) receive the deltas so far at once, then
  * the rest as they arrive.
  *
- * TODO: the provider call belongs to the leader, so a leader whose client
- * leaves aborts it and its followers receive an error event.
+ * A leader whose client leaves while followers listen keeps its provider
+ * call going for them (see server/chat/stream-answer.ts), and stops it when
+ * the last follower leaves too (onFollowersGone).
  */
 import type { UsageCounts } from '../store/types';
 
@@ -30,6 +31,7 @@ export class AnswerFlight {
   readonly key: string;
   private readonly deltas: string[] = [];
   private readonly listeners = new Set<FlightListener>();
+  private readonly followersGoneCallbacks: Array<() => void> = [];
   private end: FlightEnd | undefined;
   private readonly onSettled: () => void;
 
@@ -66,11 +68,27 @@ export class AnswerFlight {
       return;
     }
     this.end = end;
+    this.followersGoneCallbacks.length = 0;
     this.onSettled();
     for (const listener of this.listeners) {
       listener.onEnd(end);
     }
     this.listeners.clear();
+  }
+
+  /**
+   * Runs `callback` once, when the last follower stops listening before
+   * the flight ends: at once when none listens now, never once it ended.
+   */
+  onFollowersGone(callback: () => void): void {
+    if (this.end) {
+      return;
+    }
+    if (this.listeners.size === 0) {
+      callback();
+      return;
+    }
+    this.followersGoneCallbacks.push(callback);
   }
 
   /**
@@ -87,6 +105,14 @@ export class AnswerFlight {
       return () => undefined;
     }
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return () => {
+      const removed = this.listeners.delete(listener);
+      if (removed && this.listeners.size === 0 && !this.end) {
+        const callbacks = this.followersGoneCallbacks.splice(0);
+        for (const callback of callbacks) {
+          callback();
+        }
+      }
+    };
   }
 }

@@ -9,6 +9,11 @@
  * - a client that goes away aborts the provider call, and the input plus
  *   the delivered output are settled, because the provider bills the
  *   prompt it received;
+ * - a client that goes away while followers of its flight still listen
+ *   leaves the call running for them, so the answer reaches them and is
+ *   cached. The call stops when the last follower leaves. This request is
+ *   still charged only the input plus the output delivered before its
+ *   client left;
  * - a stop of the backend aborts the call like a failure.
  *
  * Provider calls go through the retry layer (server/providers/retry.ts):
@@ -74,6 +79,8 @@ class ClientClosedError extends Error {
 /** Output of the provider call up to the end or failure of its stream. */
 interface ProviderOutcome {
   text: string;
+  /** The part of `text` sent before this request's client left. */
+  deliveredText: string;
   deltaCount: number;
   usage: ProviderUsage | undefined;
   finishReason: string | undefined;
@@ -100,10 +107,22 @@ export function streamAnswer(options: StreamAnswerOptions): Response {
   const providerAbort = new AbortController();
   let streamController!: ReadableStreamDefaultController<Uint8Array>;
   let open = true;
+  let clientGone = false;
 
   const onClientClosed = () => {
+    if (clientGone) {
+      return;
+    }
+    clientGone = true;
     open = false;
-    providerAbort.abort(new ClientClosedError());
+    const abort = () => providerAbort.abort(new ClientClosedError());
+    const flight = options.flight;
+    if (flight && !flight.ended && flight.followerCount > 0) {
+      // The call goes on for the followers until the last one leaves.
+      flight.onFollowersGone(abort);
+      return;
+    }
+    abort();
   };
   const body = new ReadableStream<Uint8Array>({
     start: (controller) => {
@@ -132,7 +151,12 @@ export function streamAnswer(options: StreamAnswerOptions): Response {
     }
   };
 
-  const finished = runAnswer({ ...options, send, signal: providerAbort.signal })
+  const finished = runAnswer({
+    ...options,
+    send,
+    signal: providerAbort.signal,
+    isClientGone: () => clientGone,
+  })
     .catch((error: unknown) => {
       // Reached when the store fails; the reservation stays open until the
       // sweeper releases it at its expiry.
@@ -177,6 +201,8 @@ interface RunAnswerOptions extends StreamAnswerOptions {
   ) => void;
   /** Aborts the provider call. */
   signal: AbortSignal;
+  /** Whether this request's client has left, with the call aborted or not. */
+  isClientGone: () => boolean;
 }
 
 async function runAnswer(options: RunAnswerOptions): Promise<void> {
@@ -189,6 +215,7 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
     inputTokens: prompt.inputTokens,
     maxOutputTokens: reservation.maxOutputTokens,
     fromCache: false,
+    context: prompt.context,
   });
 
   if (options.signal.aborted) {
@@ -203,12 +230,17 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
 
   const outcome = await callProvider(options);
   const reason: unknown = options.signal.reason;
-  const clientClosed = reason instanceof ClientClosedError;
+  const clientClosed =
+    reason instanceof ClientClosedError || options.isClientGone();
   const stopping = reason instanceof ServerStoppingError;
 
   if (outcome.error === undefined || clientClosed) {
     const usage = await settleAnswer(options, outcome);
     if (clientClosed) {
+      // The call outlived the client only when followers kept it going.
+      if (outcome.error === undefined) {
+        await shareAnswer(options, outcome, providerCounts(options, outcome));
+      }
       logOutcome(options, outcome, { outcome: 'client_closed', ...usage });
       return;
     }
@@ -261,7 +293,7 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
 async function shareAnswer(
   options: RunAnswerOptions,
   outcome: ProviderOutcome,
-  usage: AnswerUsage,
+  usage: UsageCounts,
 ): Promise<void> {
   const { flight, services } = options;
   if (!flight) {
@@ -270,10 +302,10 @@ async function shareAnswer(
   const finishReason = outcome.finishReason ?? 'stop';
   const counts: UsageCounts = {
     inputTokens: usage.inputTokens,
-    cachedInputTokens: usage.cachedInputTokens,
+    cachedInputTokens: Math.min(usage.cachedInputTokens, usage.inputTokens),
     outputTokens: usage.outputTokens,
   };
-  const model = usage.model ?? options.tierProvider.modelName;
+  const model = answeringModel(options.tierProvider, outcome.answeredBy).name;
   if (outcome.finishReason === 'stop' && services.answerCache) {
     await services.answerCache.store(flight.key, {
       text: outcome.text,
@@ -294,6 +326,7 @@ async function callProvider(
   const { config } = services;
   const outcome: ProviderOutcome = {
     text: '',
+    deliveredText: '',
     deltaCount: 0,
     usage: undefined,
     finishReason: undefined,
@@ -336,6 +369,9 @@ async function callProvider(
     for await (const event of stream) {
       if (event.type === 'text-delta') {
         outcome.text += event.text;
+        if (!options.isClientGone()) {
+          outcome.deliveredText += event.text;
+        }
         outcome.deltaCount++;
         options.send('text-delta', { text: event.text });
         options.flight?.addDelta(event.text);
@@ -358,20 +394,45 @@ async function callProvider(
 }
 
 /**
+ * Returns the tokens of the whole provider call: its reported usage, or
+ * the prompt and all output counted with the tokenizer when none came.
+ */
+function providerCounts(
+  options: RunAnswerOptions,
+  outcome: ProviderOutcome,
+): UsageCounts {
+  return (
+    outcome.usage ?? {
+      inputTokens: options.prompt.inputTokens,
+      cachedInputTokens: 0,
+      outputTokens: countTokens(outcome.text),
+    }
+  );
+}
+
+/**
  * Settles the reservation to the provider's usage, or to an estimate of
- * what was delivered, and returns the usage event.
+ * what was delivered, and returns the usage event. A call that went on
+ * for followers after this client left is settled to its input plus the
+ * output delivered before that, counted with the tokenizer.
+ *
+ * NOTE: the rest of such a call's output is paid to the provider but is in
+ * no settle entry, so spend computed from the ledger misses it.
  */
 async function settleAnswer(
   options: RunAnswerOptions,
   outcome: ProviderOutcome,
 ): Promise<AnswerUsage> {
   const { services, tierProvider } = options;
-  const estimated = outcome.usage === undefined;
-  const counts: UsageCounts = outcome.usage ?? {
-    inputTokens: options.prompt.inputTokens,
-    cachedInputTokens: 0,
-    outputTokens: countTokens(outcome.text),
-  };
+  const outlivedClient = outcome.deliveredText !== outcome.text;
+  const estimated = outcome.usage === undefined || outlivedClient;
+  const counts: UsageCounts = outlivedClient
+    ? {
+        inputTokens: outcome.usage?.inputTokens ?? options.prompt.inputTokens,
+        cachedInputTokens: outcome.usage?.cachedInputTokens ?? 0,
+        outputTokens: countTokens(outcome.deliveredText),
+      }
+    : providerCounts(options, outcome);
 
   const model = answeringModel(tierProvider, outcome.answeredBy);
   const result = await services.store.settle({
