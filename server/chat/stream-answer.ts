@@ -215,7 +215,6 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
     inputTokens: prompt.inputTokens,
     maxOutputTokens: reservation.maxOutputTokens,
     fromCache: false,
-    context: prompt.context,
   });
 
   if (options.signal.aborted) {
