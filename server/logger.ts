@@ -1,5 +1,6 @@
 /**
- * The backend's one logger: pino, JSON lines on standard output. Callers
+ * The backend's one logger: pino, JSON lines on standard output, written
+ * asynchronously in batches (see createBufferedDestination). Callers
  * log ids, counts and durations; never a question, an answer, an install
  * token or a key. The redaction list is a second line of defence for the
  * field names that would carry them.
@@ -20,6 +21,15 @@ export interface CreateLoggerOptions {
    */
   secrets?: ReadonlyArray<string | undefined>;
 }
+
+/**
+ * Bytes of log lines collected before they are written, so a busy backend
+ * makes one write system call for many lines instead of one per line.
+ */
+export const LOG_BUFFER_BYTES = 4096;
+
+/** Longest time a buffered log line waits to be written, in milliseconds. */
+export const LOG_FLUSH_INTERVAL_MS = 100;
 
 /** Secrets shorter than this are not scrubbed, because they would match ordinary text. */
 const MIN_SCRUBBED_SECRET_LENGTH = 8;
@@ -52,9 +62,56 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       streamWrite: (line: string) => scrubSecrets(line, secrets),
     },
   };
-  return options.destination
-    ? pino(settings, options.destination)
-    : pino(settings);
+  return pino(
+    settings,
+    options.destination ?? createBufferedDestination({ fd: 1 }),
+  );
+}
+
+/**
+ * Creates a pino destination that writes to a file descriptor without
+ * blocking the event loop: lines collect until `minLength` bytes, and a
+ * timer writes what is left every `flushIntervalMs`, so a quiet backend
+ * still logs promptly. pino writes the rest synchronously when the process
+ * exits; callers that stop without exiting call `logger.flush()`.
+ */
+export function createBufferedDestination(options: {
+  fd: number;
+  minLength?: number;
+  flushIntervalMs?: number;
+}): DestinationStream {
+  const destination = pino.destination({
+    fd: options.fd,
+    sync: false,
+    minLength: options.minLength ?? LOG_BUFFER_BYTES,
+  });
+
+  // The timer flushes only when lines may be buffered, because sonic-boom's
+  // flush of an empty buffer still makes a zero-byte write. A flush during
+  // a write in progress does nothing, and the lines that arrived meanwhile
+  // stay buffered after it, so each completed write arms the timer again.
+  let written = false;
+  const write = destination.write.bind(destination);
+  destination.write = (line: string) => {
+    written = true;
+    return write(line);
+  };
+  destination.on('write', (bytes: number) => {
+    if (bytes > 0) {
+      written = true;
+    }
+  });
+  const timer = setInterval(() => {
+    // destroyed is set by destroy() before the close event clears the timer.
+    const destroyed = (destination as { destroyed?: boolean }).destroyed;
+    if (written && destroyed !== true) {
+      written = false;
+      destination.flush();
+    }
+  }, options.flushIntervalMs ?? LOG_FLUSH_INTERVAL_MS);
+  timer.unref();
+  destination.once('close', () => clearInterval(timer));
+  return destination;
 }
 
 /** Replaces every occurrence of each secret in a log line with "[redacted]". */

@@ -31,6 +31,8 @@ export interface StartBackendOptions {
    * provider: it runs in `dataDir` with provider variables removed.
    */
   isolated?: boolean;
+  /** Options for Node.js itself, such as `--cpu-prof`; none by default. */
+  nodeOptions?: string[];
 }
 
 export interface RunningBackend {
@@ -69,7 +71,11 @@ export async function startBackend(
   const isolated = options.isolated ?? true;
   const child = spawn(
     process.execPath,
-    [join(REPOSITORY_ROOT, 'bin/tokenwise.js'), 'serve'],
+    [
+      ...(options.nodeOptions ?? []),
+      join(REPOSITORY_ROOT, 'bin/tokenwise.js'),
+      'serve',
+    ],
     {
       cwd: isolated ? options.dataDir : REPOSITORY_ROOT,
       env: {
