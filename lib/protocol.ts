@@ -275,3 +275,44 @@ export const adminInstallResponseSchema = z.object({
   ledger: z.array(adminLedgerEntrySchema),
 });
 export type AdminInstallResponse = z.infer<typeof adminInstallResponseSchema>;
+
+/** A plan as `GET /v1/plans` shows it to people; counts are allowance tokens. */
+export const publicPlanSchema = z.object({
+  name: z.string(),
+  /** Allowance tokens per period. */
+  allowanceTokens: z.number().int().nonnegative(),
+  /** Allowance tokens charged per premium-tier token. */
+  premiumWeight: z.number().positive(),
+  /** Allowance tokens per period that premium answers may take; null for no limit. */
+  premiumAllowanceTokens: z.number().int().nonnegative().nullable(),
+  requestsPerMinute: z.number().int().positive(),
+  tokensPerMinute: z.number().int().positive(),
+  /** The price as the developer wrote it, such as "$5 a month"; null when unset. */
+  priceLabel: z.string().nullable(),
+  /** True when the upgrade button may sell this plan through Stripe Checkout. */
+  purchasable: z.boolean(),
+});
+export type PublicPlan = z.infer<typeof publicPlanSchema>;
+
+/** `GET /v1/plans` response: every plan, smallest allowance first. */
+export const plansResponseSchema = z.object({
+  /** False when the backend has no Stripe keys, so nothing can be bought. */
+  billingEnabled: z.boolean(),
+  plans: z.array(publicPlanSchema),
+});
+export type PlansResponse = z.infer<typeof plansResponseSchema>;
+
+/** `POST /v1/billing/checkout` body; without a plan, the next one up is sold. */
+export const checkoutRequestSchema = z.object({
+  plan: z.string().min(1).max(64).optional(),
+});
+export type CheckoutRequest = z.infer<typeof checkoutRequestSchema>;
+
+/** `POST /v1/billing/checkout` response. */
+export const checkoutResponseSchema = z.object({
+  /** The Stripe Checkout page to open in a new tab. */
+  url: z.string().url(),
+  sessionId: z.string(),
+  plan: z.string(),
+});
+export type CheckoutResponse = z.infer<typeof checkoutResponseSchema>;

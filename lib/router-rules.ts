@@ -34,8 +34,46 @@ const TRANSLATION =
   /\b(?:translate|translation|how do (?:you|I) say|in (?:french|spanish|german|italian|japanese|chinese|english|portuguese|russian|arabic|korean|dutch))\b/i;
 const SIMPLE_FACT =
   /^\W*(?:what is|what's|who (?:is|was|wrote)|when (?:is|was|did)|where is|define|what does .{1,40} mean)\b/i;
-const CODE_REQUEST =
-  /\b(?:write|implement|debug|fix|refactor|optimi[sz]e|review)\b[^.?!\n]{0,60}\b(?:code|function|method|class|script|program|query|regex|api|bug|test|component|algorithm)s?\b|\b(?:typescript|javascript|python|rust|golang|java|c\+\+|sql|bash)\b[^.?!\n]{0,40}\b(?:function|script|program|code|query|class)\b/i;
+
+/**
+ * Programming languages, as a regex source. Words that are common in
+ * prose (Swift, Julia, React, Dart) are left out. The lookarounds stand in
+ * for \b, which fails after "C++" and "C#".
+ */
+const PROGRAMMING_LANGUAGE =
+  '(?<![\\w+#])(?:typescript|javascript|python|rust|golang|java|kotlin|c\\+\\+|c#|ruby|php|scala|haskell|sql|bash|shell script|powershell|lua|perl|elixir|node\\.?js|html|css)(?![\\w+#])';
+/** Verbs that ask for code when a code noun follows ("fix the bug"). */
+const CODE_VERB =
+  '\\b(?:write|implement|code|debug|fix|refactor|optimi[sz]e|review)\\b';
+/** Verbs that ask for code when a language follows ("build X in Rust"). */
+const BUILD_VERB =
+  '\\b(?:write|implement|code|program|debug|fix|refactor|optimi[sz]e|review|build|create|make|generate|port|convert|rewrite|translate)\\b';
+const CODE_NOUN =
+  '\\b(?:code|function|method|class|script|program|query|regex|api|bug|test|component|algorithm|endpoint|parser|module|data structure|linked list|binary (?:search|tree)|hash ?map)s?\\b';
+
+/**
+ * A request for code: a verb such as "write" or "fix" followed by a code
+ * noun ("a function"), a verb followed by a language ("implement a sieve
+ * in TypeScript", "port this to C#"), a language followed by a code noun
+ * ("a Kotlin implementation"), or a how-to question about a language
+ * ("How do I reverse a list in Python?").
+ */
+const CODE_REQUESTS: readonly RegExp[] = [
+  new RegExp(`${CODE_VERB}[^.?!\\n]{0,60}${CODE_NOUN}`, 'i'),
+  new RegExp(
+    `${BUILD_VERB}[^.?!\\n]{0,80}\\b(?:in|into|to|using|with)\\s+${PROGRAMMING_LANGUAGE}`,
+    'i',
+  ),
+  new RegExp(
+    `${PROGRAMMING_LANGUAGE}[^.?!\\n]{0,40}\\b(?:function|script|program|code|query|class|implementation|snippet|version|port)s?\\b`,
+    'i',
+  ),
+  new RegExp(
+    `\\bhow (?:do|can|would|should) (?:i|you|we)\\b[^.?!\\n]{0,80}\\b(?:in|using|with)\\s+${PROGRAMMING_LANGUAGE}`,
+    'i',
+  ),
+];
+
 const PROOF = /\b(?:prove|proof|derive|derivation|theorem|lemma|show that)\b/i;
 const MATHS_WORK =
   /\b(?:solve|integral|integrate|derivative|differentiate|equation|probability|expected value|eigen\w*|matrix|limit of|optimi[sz]ation|calculate|compute)\b|[=^]\s*-?\w/i;
@@ -69,7 +107,8 @@ const QUESTION_RULES: readonly Rule[] = [
   {
     weight: 3,
     reason: 'asks for code',
-    matches: (facts) => CODE_REQUEST.test(facts.text),
+    matches: (facts) =>
+      CODE_REQUESTS.some((pattern) => pattern.test(facts.text)),
   },
   {
     weight: 3.5,

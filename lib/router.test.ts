@@ -69,6 +69,37 @@ const CASES: ReadonlyArray<[string, 'cheap' | 'premium', string]> = [
   ],
 ];
 
+// [request for code] Each must be routed premium with "asks for code".
+const CODE_REQUEST_CASES: readonly string[] = [
+  'implement a sieve in TypeScript',
+  'Implement a sieve in TypeScript.',
+  'Write a sieve of Eratosthenes in Python',
+  'Can you code a binary search in Rust?',
+  'Give me a Kotlin implementation of quicksort',
+  'How do I reverse a linked list in C++?',
+  'Port this parser to C#',
+  'Convert my shell loop into PowerShell',
+  'Build a todo app with Node.js',
+  'Write a bash script that renames every .txt file',
+  'Fix the bug in my login form',
+  'Refactor this class to use dependency injection',
+  'Write a SQL query that lists customers without orders',
+];
+
+// [not a request for code, the reason it must give instead]
+const NOT_CODE_CASES: ReadonlyArray<[string, string]> = [
+  ['Write a poem about autumn', 'short, general question'],
+  ['Implement the plan we discussed in the meeting', 'short, general question'],
+  ['Create a program for my morning workout', 'short, general question'],
+  [
+    'How did people react to the new version of the iPhone?',
+    'short, general question',
+  ],
+  ['Julia wants to join a program for nurses', 'short, general question'],
+  ['Write a short story in Spanish', 'translation'],
+  ['What is Python?', 'short factual question'],
+];
+
 describe('routeQuestion', () => {
   it.each(CASES)('routes %j', (question, tier, reason) => {
     const decision = routeQuestion({ question });
@@ -85,6 +116,35 @@ describe('routeQuestion', () => {
     } else {
       expect(score).toBeLessThan(DEFAULT_PREMIUM_THRESHOLD);
     }
+  });
+
+  it.each(CODE_REQUEST_CASES)('routes code request %j premium', (question) => {
+    const decision = routeQuestion({ question });
+
+    expect(decision.tier).toBe('premium');
+    expect(decision.reasons).toContain('asks for code');
+  });
+
+  it.each(NOT_CODE_CASES)('keeps %j cheap', (question, reason) => {
+    const decision = routeQuestion({ question });
+
+    expect(decision.tier).toBe('cheap');
+    expect(decision.reasons).toContain(reason);
+    expect(decision.reasons).not.toContain('asks for code');
+  });
+
+  it('routes the demo question premium for its code', () => {
+    const decision = routeQuestion({
+      question:
+        'Prove that there are infinitely many prime numbers, then implement a sieve of Eratosthenes in TypeScript and analyze its time complexity step by step.',
+    });
+
+    expect(decision.tier).toBe('premium');
+    expect(decision.reasons).toEqual([
+      'asks for a proof or derivation',
+      'asks for code',
+      'asks for analysis',
+    ]);
   });
 
   it('routes a one-step money problem cheap', () => {

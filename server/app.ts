@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { openBilling } from './billing/index';
 import { openAnswerCache } from './cache/index';
 import { addDashboardRoutes } from './dashboard/routes';
 import { openSpendMonitor } from './dashboard/spend-monitor';
@@ -19,6 +20,7 @@ import { createPlans } from './plans';
 import { addAdminRoutes } from './routes/admin';
 import { createHttpMetricsMiddleware } from './metrics/http-metrics';
 import { addAdminReportRoutes } from './routes/admin-reports';
+import { addBillingRoutes } from './routes/billing';
 import { addChatRoute } from './routes/chat';
 import { addInstallsRoute } from './routes/installs';
 import { addUsageRoute } from './routes/usage';
@@ -76,6 +78,15 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
   if (spendMonitor !== undefined) {
     app.use(createHttpMetricsMiddleware(spendMonitor.httpMetrics));
   }
+
+  // Paid plans share the dashboard's connection; it logs whether they are on.
+  const billing = openBilling({
+    config: services.config,
+    plans: services.plans,
+    store: services.store,
+    logger,
+    database: spendMonitor?.database,
+  });
 
   app.use(createSecurityHeaders());
 
@@ -159,6 +170,7 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
   addInstallsRoute(app, services);
   addChatRoute(app, services, authenticate, spendMonitor?.budgets);
   addUsageRoute(app, services, authenticate);
+  addBillingRoutes(app, services, authenticate, billing);
   if (spendMonitor !== undefined) {
     addDashboardRoutes(app, services, spendMonitor);
     addAdminReportRoutes(app, services, spendMonitor);

@@ -129,6 +129,44 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     unit: 'file path',
   },
   {
+    name: 'TOKENWISE_FREE_PREMIUM_TOKENS',
+    description:
+      "Free plan's premium allowance: allowance tokens per period that premium-tier answers may take, after which premium questions go to the cheap tier; unset means a quarter of TOKENWISE_FREE_TOKENS.",
+    unit: 'allowance tokens, or unlimited',
+  },
+  {
+    name: 'STRIPE_SECRET_KEY',
+    description:
+      'Stripe secret key for paid plans; billing is on only when it, STRIPE_WEBHOOK_SECRET and both checkout URLs are set.',
+    unit: 'secret string, sk_live_... or sk_test_...',
+    secret: true,
+  },
+  {
+    name: 'STRIPE_WEBHOOK_SECRET',
+    description:
+      'Signing secret of the Stripe webhook endpoint that points at POST /v1/billing/webhook.',
+    unit: 'secret string, whsec_...',
+    secret: true,
+  },
+  {
+    name: 'TOKENWISE_CHECKOUT_SUCCESS_URL',
+    description:
+      'Page Stripe Checkout opens after a payment; {CHECKOUT_SESSION_ID} in it is replaced by the session id.',
+    unit: 'http(s) URL',
+  },
+  {
+    name: 'TOKENWISE_CHECKOUT_CANCEL_URL',
+    description: 'Page Stripe Checkout opens when the buyer goes back.',
+    unit: 'http(s) URL',
+  },
+  {
+    name: 'TOKENWISE_STRIPE_API_BASE',
+    description:
+      'Base URL of the Stripe API; only tests point it elsewhere, at a fake Stripe on 127.0.0.1.',
+    unit: 'http(s) URL with no path',
+    defaultValue: 'https://api.stripe.com',
+  },
+  {
     name: 'TOKENWISE_REGISTRATIONS_PER_HOUR',
     description:
       'New installs one client IP address may register per hour; more get 429 rate_limited.',

@@ -65,6 +65,13 @@ export interface Config {
   tokensPerMinute: number;
   /** Absolute path of the JSON file that defines more plans, if any. */
   plansFile: string | undefined;
+  /**
+   * Free plan's premium allowance in allowance tokens; undefined for the
+   * default share of the free allowance, 'unlimited' for none.
+   */
+  freePremiumTokens: number | 'unlimited' | undefined;
+  /** Stripe settings; billing is on only when every one of them is set. */
+  stripe: StripeSettings;
   /** New installs one client IP address may register per hour. */
   registrationsPerHour: number;
   /** Whether the client IP address is read from X-Forwarded-For. */
@@ -118,6 +125,15 @@ export interface Config {
   spikeFactor: number;
   /** Smallest hourly spend that counts as a spike, in US dollars. */
   spikeMinimumUsd: number;
+}
+
+export interface StripeSettings {
+  secretKey: string | undefined;
+  webhookSecret: string | undefined;
+  successUrl: string | undefined;
+  cancelUrl: string | undefined;
+  /** Where the Stripe API is reached; Stripe's own host unless a test says otherwise. */
+  api: { protocol: 'http' | 'https'; host: string; port: number };
 }
 
 /** A configuration value that is missing or invalid; the message lists each one. */
@@ -197,6 +213,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       parsed.TOKENWISE_PLANS_FILE === undefined
         ? undefined
         : path.resolve(cwd, parsed.TOKENWISE_PLANS_FILE),
+    freePremiumTokens: parsed.TOKENWISE_FREE_PREMIUM_TOKENS,
+    stripe: {
+      secretKey: parsed.STRIPE_SECRET_KEY,
+      webhookSecret: parsed.STRIPE_WEBHOOK_SECRET,
+      successUrl: parsed.TOKENWISE_CHECKOUT_SUCCESS_URL,
+      cancelUrl: parsed.TOKENWISE_CHECKOUT_CANCEL_URL,
+      api: parsed.TOKENWISE_STRIPE_API_BASE,
+    },
     registrationsPerHour: parsed.TOKENWISE_REGISTRATIONS_PER_HOUR,
     trustProxy: parsed.TOKENWISE_TRUST_PROXY === 'true',
     redisKeyPrefix: parsed.TOKENWISE_REDIS_KEY_PREFIX,
@@ -307,6 +331,17 @@ function createSchema(cwd: string) {
     TOKENWISE_REQUESTS_PER_MINUTE: wholeNumber(1, 1_000_000),
     TOKENWISE_TOKENS_PER_MINUTE: wholeNumber(1, Number.MAX_SAFE_INTEGER),
     TOKENWISE_PLANS_FILE: z.string().trim().min(1).optional(),
+    TOKENWISE_FREE_PREMIUM_TOKENS: z
+      .string()
+      .trim()
+      .regex(/^(\d+|unlimited)$/, 'must be a whole number or unlimited')
+      .transform((value) => (value === 'unlimited' ? value : Number(value)))
+      .optional(),
+    STRIPE_SECRET_KEY: z.string().trim().min(1).optional(),
+    STRIPE_WEBHOOK_SECRET: z.string().trim().min(1).optional(),
+    TOKENWISE_CHECKOUT_SUCCESS_URL: baseUrl().optional(),
+    TOKENWISE_CHECKOUT_CANCEL_URL: baseUrl().optional(),
+    TOKENWISE_STRIPE_API_BASE: stripeApiBase(),
     TOKENWISE_REGISTRATIONS_PER_HOUR: wholeNumber(1, 1_000_000),
     TOKENWISE_TRUST_PROXY: z.enum(['true', 'false'], {
       error: 'must be true or false',
@@ -396,6 +431,23 @@ function extensionOrigins() {
       }
     }
     return origins;
+  });
+}
+
+/** The Stripe API's base URL, split into what the Stripe SDK takes. */
+function stripeApiBase() {
+  return baseUrl().transform((value, context): StripeSettings['api'] => {
+    const url = new URL(value);
+    if (url.pathname !== '/' && url.pathname !== '') {
+      context.addIssue({ code: 'custom', message: 'must have no path' });
+      return z.NEVER;
+    }
+    const protocol = url.protocol === 'http:' ? 'http' : 'https';
+    return {
+      protocol,
+      host: url.hostname,
+      port: Number(url.port || (protocol === 'http' ? 80 : 443)),
+    };
   });
 }
 

@@ -1,35 +1,74 @@
 /**
  * Plans the backend defines: the built-in free plan, whose allowance,
- * weight and rate limits come from environment variables, and the plans of
- * TOKENWISE_PLANS_FILE, which may also replace the free plan.
+ * weight, premium allowance and rate limits come from environment
+ * variables, and the plans of TOKENWISE_PLANS_FILE, which may also replace
+ * the free plan.
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, type Config } from './config';
 import type { Plan } from './store/types';
 
-/** Plan that new installs start on. */
+/** Plan that new installs start on, and that a cancelled subscription returns to. */
 export const FREE_PLAN = 'free';
+
+/** Share of the free allowance that may go to premium when nothing else is set. */
+export const DEFAULT_FREE_PREMIUM_SHARE = 0.25;
+
+/**
+ * A plan with the terms the backend shows and sells: how much of the
+ * allowance may go to the premium tier, and the price a person sees.
+ */
+export interface PlanTerms extends Plan {
+  /**
+   * Allowance tokens per period that premium-tier answers may take; once
+   * they are used, premium questions go to the cheap tier. Undefined means
+   * no limit beyond the allowance itself.
+   */
+  premiumAllowanceTokens?: number;
+  /** Price as shown to people, such as "$5 a month"; Stripe charges the price id's amount. */
+  priceLabel?: string;
+}
 
 const planSchema = z.strictObject({
   allowanceTokens: z.number().int().nonnegative(),
   premiumWeight: z.number().positive(),
   requestsPerMinute: z.number().int().positive(),
   tokensPerMinute: z.number().int().positive(),
+  premiumAllowanceTokens: z.number().int().nonnegative().optional(),
   stripePriceId: z.string().min(1).optional(),
+  priceLabel: z.string().min(1).max(40).optional(),
 });
-const plansFileSchema = z.record(
-  z
-    .string()
-    .regex(
-      /^[a-z0-9][a-z0-9_-]{0,63}$/,
-      'plan names are 1 to 64 lowercase letters, digits, - or _',
-    ),
-  planSchema,
-);
+const plansFileSchema = z
+  .record(
+    z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9_-]{0,63}$/,
+        'plan names are 1 to 64 lowercase letters, digits, - or _',
+      ),
+    planSchema,
+  )
+  .superRefine((plans, context) => {
+    const owners = new Map<string, string>();
+    for (const [name, plan] of Object.entries(plans)) {
+      if (plan.stripePriceId === undefined) {
+        continue;
+      }
+      const owner = owners.get(plan.stripePriceId);
+      if (owner !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: [name, 'stripePriceId'],
+          message: `the price id ${plan.stripePriceId} also sells plan "${owner}"; each price id may sell one plan`,
+        });
+      }
+      owners.set(plan.stripePriceId, name);
+    }
+  });
 
 const PLANS_FILE_EXAMPLE =
-  'Write a JSON object such as {"pro": {"allowanceTokens": 2000000, "premiumWeight": 5, "requestsPerMinute": 60, "tokensPerMinute": 500000, "stripePriceId": "price_123"}}.';
+  'Write a JSON object such as {"pro": {"allowanceTokens": 2000000, "premiumWeight": 5, "requestsPerMinute": 60, "tokensPerMinute": 500000, "stripePriceId": "price_123", "priceLabel": "$5 a month"}}; leave out premiumAllowanceTokens for no premium limit.';
 
 /**
  * Builds the plans by name: the free plan from the configuration, then the
@@ -44,15 +83,17 @@ export function createPlans(
     | 'requestsPerMinute'
     | 'tokensPerMinute'
     | 'plansFile'
-  >,
-): Record<string, Plan> {
-  const plans: Record<string, Plan> = {
+  > &
+    Partial<Pick<Config, 'freePremiumTokens'>>,
+): Record<string, PlanTerms> {
+  const plans: Record<string, PlanTerms> = {
     [FREE_PLAN]: {
       name: FREE_PLAN,
       allowanceTokens: config.freeTokens,
       premiumWeight: config.premiumWeight,
       requestsPerMinute: config.requestsPerMinute,
       tokensPerMinute: config.tokensPerMinute,
+      ...freePremiumAllowance(config),
     },
   };
   if (config.plansFile === undefined) {
@@ -63,6 +104,47 @@ export function createPlans(
     plans[name] = { name, ...plan };
   }
   return plans;
+}
+
+/** Returns the premium allowance of a plan, or undefined when it has none. */
+export function readPremiumAllowance(plan: Plan): number | undefined {
+  return (plan as PlanTerms).premiumAllowanceTokens;
+}
+
+/** Finds the plan that a Stripe price id sells. */
+export function findPlanByPrice(
+  plans: Readonly<Record<string, Plan>>,
+  priceId: string,
+): Plan | undefined {
+  return Object.values(plans).find((plan) => plan.stripePriceId === priceId);
+}
+
+/**
+ * Lists the plans from the smallest allowance to the largest, the free
+ * plan first among equals, so "the next plan" is the one after the
+ * current.
+ */
+export function orderPlans(plans: Readonly<Record<string, Plan>>): Plan[] {
+  return Object.values(plans).sort(
+    (left, right) =>
+      left.allowanceTokens - right.allowanceTokens ||
+      Number(right.name === FREE_PLAN) - Number(left.name === FREE_PLAN) ||
+      left.name.localeCompare(right.name),
+  );
+}
+
+function freePremiumAllowance(
+  config: Partial<Pick<Config, 'freePremiumTokens'>> &
+    Pick<Config, 'freeTokens'>,
+): Pick<PlanTerms, 'premiumAllowanceTokens'> {
+  if (config.freePremiumTokens === 'unlimited') {
+    return {};
+  }
+  return {
+    premiumAllowanceTokens:
+      config.freePremiumTokens ??
+      Math.floor(config.freeTokens * DEFAULT_FREE_PREMIUM_SHARE),
+  };
 }
 
 function readPlansFile(file: string): z.infer<typeof plansFileSchema> {

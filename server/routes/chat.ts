@@ -12,6 +12,7 @@ import {
   type RouteDecision,
 } from '../../lib/protocol';
 import { routeQuestion } from '../../lib/router';
+import { applyPremiumAllowance } from '../billing/premium-allowance';
 import type { BudgetGuard } from '../budgets/budget-guard';
 import { lookupAnswerCache } from '../chat/lookup-answer-cache';
 import { streamAnswer } from '../chat/stream-answer';
@@ -72,10 +73,17 @@ export function addChatRoute(
 
     // Past a soft budget premium degrades to cheap; past a hard one this
     // throws budget_exceeded.
-    const decision =
+    const routed =
       budgets === undefined
         ? decideRoute(request)
         : await budgets.applyToRoute(decideRoute(request), services.now());
+    const decision = await applyPremiumAllowance({
+      decision: routed,
+      plan,
+      store: services.store,
+      installId,
+      now: services.now(),
+    });
     const tierProvider = services.providers[decision.tier];
     // TODO: the whole prompt is tokenized before the size check, so a
     // schema-valid request of several million characters costs seconds of

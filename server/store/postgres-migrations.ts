@@ -99,4 +99,32 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'billing subscriptions and processed Stripe events',
+    sql: `
+      -- One row per Stripe subscription; the install's plan follows it.
+      CREATE TABLE billing_subscriptions (
+        subscription_id TEXT PRIMARY KEY,
+        install_id TEXT NOT NULL REFERENCES installs (id),
+        customer_id TEXT,
+        plan TEXT NOT NULL,
+        price_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'past_due', 'canceled')),
+        current_period_end BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX billing_subscriptions_install
+        ON billing_subscriptions (install_id);
+
+      -- Every Stripe event handled, so a redelivery changes nothing.
+      CREATE TABLE billing_events (
+        event_id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        received_at BIGINT NOT NULL
+      );
+    `,
+  },
 ];

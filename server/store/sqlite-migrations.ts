@@ -101,4 +101,32 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX reservations_instance_id ON reservations (instance_id);
     `,
   },
+  {
+    version: 3,
+    name: 'billing subscriptions and processed Stripe events',
+    sql: `
+      -- One row per Stripe subscription; the install's plan follows it.
+      CREATE TABLE billing_subscriptions (
+        subscription_id TEXT PRIMARY KEY,
+        install_id TEXT NOT NULL REFERENCES installs (id),
+        customer_id TEXT,
+        plan TEXT NOT NULL,
+        price_id TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'past_due', 'canceled')),
+        current_period_end INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX billing_subscriptions_install
+        ON billing_subscriptions (install_id);
+
+      -- Every Stripe event handled, so a redelivery changes nothing.
+      CREATE TABLE billing_events (
+        event_id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        received_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,0 +1,389 @@
+/**
+ * What each Stripe webhook event does to an install's plan:
+ *
+ * - `checkout.session.completed`: a paid checkout starts the subscription
+ *   and moves the install to the plan its price sells, at once.
+ * - `invoice.paid`: a renewal; the subscription stays active and the
+ *   install on its plan (it also upgrades when it arrives before the
+ *   checkout event, or when the checkout was paid later).
+ * - `invoice.payment_failed`: the subscription is marked past_due and the
+ *   plan is kept, because Stripe retries the payment and sends
+ *   `customer.subscription.deleted` when it gives up.
+ * - `customer.subscription.deleted`: the subscription ends and the install
+ *   goes back to the free plan (or to another live subscription's plan).
+ *
+ * A cancelled subscription stays cancelled: a late renewal or failure for
+ * it changes nothing. Unknown installs and prices are logged and ignored.
+ */
+import type { z } from 'zod';
+import type { Logger } from '../logger';
+import { FREE_PLAN, findPlanByPrice } from '../plans';
+import type { Plan, Store } from '../store/types';
+import type { BillingStorage, SubscriptionRecord } from './billing-storage';
+import {
+  BILLING_METADATA,
+  checkoutSessionSchema,
+  invoiceSchema,
+  readInvoiceSubscription,
+  subscriptionSchema,
+} from './stripe-events';
+
+/** The fields of a verified Stripe event that the handler reads. */
+export interface StripeEventEnvelope {
+  id: string;
+  type: string;
+  data: { object: unknown };
+}
+
+export interface StripeEventServices {
+  storage: BillingStorage;
+  store: Store;
+  plans: Readonly<Record<string, Plan>>;
+  logger: Logger;
+}
+
+export interface HandledStripeEvent {
+  /** True when the event was handled before; nothing changed this time. */
+  duplicate: boolean;
+  /** What the event did, as recorded in billing_events. */
+  outcome: string;
+}
+
+/**
+ * Handles a verified event once: an event id seen before changes nothing.
+ * The effects are applied before the event is recorded, and each effect
+ * is idempotent, so a delivery that fails half-way (and is retried by
+ * Stripe) or two deliveries at once end in the same state. Throws when
+ * the database fails, so the route answers 500 and Stripe retries.
+ */
+export async function handleStripeEvent(
+  event: StripeEventEnvelope,
+  services: StripeEventServices,
+  now: Date,
+): Promise<HandledStripeEvent> {
+  const recorded = await services.storage.findEventOutcome(event.id);
+  if (recorded !== undefined) {
+    services.logger.info(
+      { eventId: event.id, type: event.type, outcome: recorded },
+      'stripe event already handled',
+    );
+    return { duplicate: true, outcome: recorded };
+  }
+
+  const outcome = await applyEvent(event, services, now);
+  await services.storage.recordEvent({
+    eventId: event.id,
+    type: event.type,
+    outcome,
+    now,
+  });
+  services.logger.info(
+    { eventId: event.id, type: event.type, outcome },
+    'stripe event handled',
+  );
+  return { duplicate: false, outcome };
+}
+
+async function applyEvent(
+  event: StripeEventEnvelope,
+  services: StripeEventServices,
+  now: Date,
+): Promise<string> {
+  switch (event.type) {
+    case 'checkout.session.completed':
+    case 'checkout.session.async_payment_succeeded':
+      return completeCheckout(event, services, now);
+    case 'invoice.paid':
+      return renewSubscription(event, services, now);
+    case 'invoice.payment_failed':
+      return recordFailedPayment(event, services, now);
+    case 'customer.subscription.deleted':
+      return endSubscription(event, services, now);
+    default:
+      return `ignored: ${event.type} is not handled`;
+  }
+}
+
+async function completeCheckout(
+  event: StripeEventEnvelope,
+  services: StripeEventServices,
+  now: Date,
+): Promise<string> {
+  const session = parseObject(event, checkoutSessionSchema, services.logger);
+  if (session === undefined) {
+    return 'ignored: malformed checkout session';
+  }
+  if (session.mode !== undefined && session.mode !== 'subscription') {
+    return `ignored: a ${session.mode} checkout, not a subscription`;
+  }
+  if (session.subscription === undefined) {
+    return 'ignored: the checkout session has no subscription';
+  }
+  // Paid later (a bank debit, say): invoice.paid or the async success
+  // event does the upgrade.
+  if (session.payment_status === 'unpaid') {
+    return 'waiting: the checkout is not paid yet';
+  }
+
+  return activateSubscription(
+    {
+      event,
+      subscriptionId: session.subscription,
+      installId:
+        session.client_reference_id ??
+        session.metadata[BILLING_METADATA.installId],
+      priceId: session.metadata[BILLING_METADATA.priceId],
+      customerId: session.customer,
+      periodEnd: undefined,
+      verb: 'upgraded',
+    },
+    services,
+    now,
+  );
+}
+
+async function renewSubscription(
+  event: StripeEventEnvelope,
+  services: StripeEventServices,
+  now: Date,
+): Promise<string> {
+  const invoice = parseObject(event, invoiceSchema, services.logger);
+  if (invoice === undefined) {
+    return 'ignored: malformed invoice';
+  }
+  const billed = readInvoiceSubscription(invoice);
+  if (billed.subscriptionId === undefined) {
+    return 'ignored: the invoice bills no subscription';
+  }
+  const known = await services.storage.findSubscription(billed.subscriptionId);
+
+  return activateSubscription(
+    {
+      event,
+      subscriptionId: billed.subscriptionId,
+      installId:
+        known?.installId ?? billed.metadata[BILLING_METADATA.installId],
+      priceId:
+        billed.priceId ??
+        known?.priceId ??
+        billed.metadata[BILLING_METADATA.priceId],
+      customerId: invoice.customer ?? known?.customerId,
+      periodEnd: billed.periodEnd,
+      verb: 'renewed',
+    },
+    services,
+    now,
+  );
+}
+
+/**
+ * Marks a subscription active on its plan and moves the install to that
+ * plan. A cancelled subscription, an unknown install or an unknown price
+ * is logged and left alone.
+ */
+async function activateSubscription(
+  request: {
+    event: StripeEventEnvelope;
+    subscriptionId: string;
+    installId: string | undefined;
+    priceId: string | undefined;
+    customerId: string | undefined;
+    periodEnd: Date | undefined;
+    verb: 'upgraded' | 'renewed';
+  },
+  services: StripeEventServices,
+  now: Date,
+): Promise<string> {
+  const { event, subscriptionId, installId, priceId } = request;
+  const known = await services.storage.findSubscription(subscriptionId);
+  if (known?.status === 'canceled') {
+    return `ignored: subscription ${subscriptionId} is already cancelled`;
+  }
+
+  const install =
+    installId === undefined
+      ? undefined
+      : await services.store.getInstall(installId);
+  if (install === undefined) {
+    services.logger.warn(
+      { eventId: event.id, type: event.type, installId, subscriptionId },
+      'stripe event for an unknown install; ignored',
+    );
+    return `ignored: unknown install ${installId ?? '(none)'}`;
+  }
+  const plan =
+    priceId === undefined
+      ? undefined
+      : findPlanByPrice(services.plans, priceId);
+  if (plan === undefined) {
+    services.logger.warn(
+      { eventId: event.id, type: event.type, installId, priceId },
+      'stripe event for a price no plan sells; ignored',
+    );
+    return `ignored: unknown price ${priceId ?? '(none)'}`;
+  }
+
+  await services.storage.saveSubscription(
+    {
+      subscriptionId,
+      installId: install.id,
+      customerId: request.customerId ?? known?.customerId,
+      plan: plan.name,
+      priceId: plan.stripePriceId ?? priceId ?? '',
+      status: 'active',
+      currentPeriodEnd: request.periodEnd ?? known?.currentPeriodEnd,
+    },
+    now,
+  );
+  const changed = await movePlan(install.id, plan.name, services, now);
+  return changed
+    ? `${request.verb}: ${install.plan} to ${plan.name}`
+    : `${request.verb}: stays on ${plan.name}`;
+}
+
+async function recordFailedPayment(
+  event: StripeEventEnvelope,
+  services: StripeEventServices,
+  now: Date,
+): Promise<string> {
+  const invoice = parseObject(event, invoiceSchema, services.logger);
+  if (invoice === undefined) {
+    return 'ignored: malformed invoice';
+  }
+  const billed = readInvoiceSubscription(invoice);
+  const known =
+    billed.subscriptionId === undefined
+      ? undefined
+      : await services.storage.findSubscription(billed.subscriptionId);
+  if (known === undefined) {
+    services.logger.warn(
+      {
+        eventId: event.id,
+        type: event.type,
+        subscriptionId: billed.subscriptionId,
+      },
+      'failed payment for an unknown subscription; ignored',
+    );
+    return `ignored: unknown subscription ${billed.subscriptionId ?? '(none)'}`;
+  }
+  if (known.status === 'canceled') {
+    return `ignored: subscription ${known.subscriptionId} is already cancelled`;
+  }
+
+  await services.storage.saveSubscription(
+    { ...known, status: 'past_due' },
+    now,
+  );
+  services.logger.warn(
+    {
+      eventId: event.id,
+      installId: known.installId,
+      subscriptionId: known.subscriptionId,
+      plan: known.plan,
+    },
+    'a subscription payment failed; the plan stays until Stripe cancels the subscription',
+  );
+  return `past_due: ${known.plan} kept until Stripe cancels`;
+}
+
+async function endSubscription(
+  event: StripeEventEnvelope,
+  services: StripeEventServices,
+  now: Date,
+): Promise<string> {
+  const subscription = parseObject(event, subscriptionSchema, services.logger);
+  if (subscription === undefined) {
+    return 'ignored: malformed subscription';
+  }
+  const known = await services.storage.findSubscription(subscription.id);
+  const installId =
+    known?.installId ?? subscription.metadata[BILLING_METADATA.installId];
+  const install =
+    installId === undefined
+      ? undefined
+      : await services.store.getInstall(installId);
+  if (install === undefined) {
+    services.logger.warn(
+      {
+        eventId: event.id,
+        type: event.type,
+        installId,
+        subscriptionId: subscription.id,
+      },
+      'cancelled subscription of an unknown install; ignored',
+    );
+    return `ignored: unknown install ${installId ?? '(none)'}`;
+  }
+
+  const priceId =
+    known?.priceId ??
+    subscription.items?.data[0]?.price ??
+    subscription.metadata[BILLING_METADATA.priceId] ??
+    '';
+  await services.storage.saveSubscription(
+    {
+      subscriptionId: subscription.id,
+      installId: install.id,
+      customerId: known?.customerId ?? subscription.customer,
+      plan:
+        known?.plan ??
+        findPlanByPrice(services.plans, priceId)?.name ??
+        FREE_PLAN,
+      priceId,
+      status: 'canceled',
+      currentPeriodEnd: known?.currentPeriodEnd,
+    },
+    now,
+  );
+
+  // Another live subscription keeps its plan; otherwise back to free.
+  const remaining = await services.storage.listLiveSubscriptions(install.id);
+  const next = pickPlanOfLiveSubscription(remaining, services.plans);
+  const changed = await movePlan(install.id, next, services, now);
+  return changed
+    ? `cancelled: ${install.plan} to ${next}`
+    : `cancelled: stays on ${next}`;
+}
+
+function pickPlanOfLiveSubscription(
+  subscriptions: SubscriptionRecord[],
+  plans: Readonly<Record<string, Plan>>,
+): string {
+  const live = subscriptions.find((record) => plans[record.plan] !== undefined);
+  return live?.plan ?? FREE_PLAN;
+}
+
+/** Moves an install to a plan unless it is on it; returns true when it moved. */
+async function movePlan(
+  installId: string,
+  plan: string,
+  services: StripeEventServices,
+  now: Date,
+): Promise<boolean> {
+  const install = await services.store.getInstall(installId);
+  if (install === undefined || install.plan === plan) {
+    return false;
+  }
+  await services.store.changePlan({ installId, plan, now });
+  return true;
+}
+
+function parseObject<Schema extends z.ZodType>(
+  event: StripeEventEnvelope,
+  schema: Schema,
+  logger: Logger,
+): z.output<Schema> | undefined {
+  const result = schema.safeParse(event.data.object);
+  if (result.success) {
+    return result.data;
+  }
+  logger.warn(
+    {
+      eventId: event.id,
+      type: event.type,
+      field: result.error.issues[0]?.path.join('.'),
+    },
+    'stripe event object has an unexpected shape; ignored',
+  );
+  return undefined;
+}
