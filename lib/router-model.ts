@@ -19,7 +19,11 @@ import {
   WORD_BUCKETS,
 } from './router-features';
 
-/** Per-bucket statistics of the training prompts of one kind. */
+/**
+ * Per-bucket statistics of the training prompts of one kind. A model
+ * trained without word rates has empty arrays and overall rates of 0, so
+ * its two word-rate inputs are always 0.
+ */
 export interface WordTable {
   /** Smoothed share of prompts with a word in the bucket that the cheap model failed. */
   cheapFailRate: number[];
@@ -176,6 +180,33 @@ export function validateRouterWeights(weights: RouterWeights): void {
     throw new Error(
       `Router weights have ${weights.wordBuckets} word buckets but this build uses ${WORD_BUCKETS}: run \`npx tsx scripts/train-router.ts\` again.`,
     );
+  }
+  for (const [kind, model] of [
+    ['multipleChoice', weights.multipleChoice],
+    ['mathsWordProblem', weights.mathsWordProblem],
+  ] as const) {
+    const { cheapFailRate, premiumSuccessRate, weight } = model.wordTable;
+    const lengths = [
+      cheapFailRate.length,
+      premiumSuccessRate.length,
+      weight.length,
+    ];
+    if (
+      !lengths.every((length) => length === lengths[0]) ||
+      (lengths[0] !== 0 && lengths[0] !== WORD_BUCKETS)
+    ) {
+      throw new Error(
+        `Router weights for ${kind} have word tables of ${lengths.join(', ')} entries; expected ${WORD_BUCKETS} or none: run \`npx tsx scripts/train-router.ts\` again.`,
+      );
+    }
+    if (
+      model.cheapFails.weights.length !== MODEL_INPUT_NAMES.length ||
+      model.premiumSucceeds.weights.length !== MODEL_INPUT_NAMES.length
+    ) {
+      throw new Error(
+        `Router weights for ${kind} need ${MODEL_INPUT_NAMES.length} regression weights: run \`npx tsx scripts/train-router.ts\` again.`,
+      );
+    }
   }
 }
 

@@ -147,7 +147,12 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
     towardCheap: (facts) => `short question (${facts.words} words)`,
   },
   {
-    features: ['logNumbers', 'logDistinctNumbers', 'logMaxNumber'],
+    features: [
+      'logNumbers',
+      'logDistinctNumbers',
+      'logMaxNumber',
+      'logStemNumbers',
+    ],
     towardPremium: (facts) =>
       `many or large numbers to track (${facts.numbers.length})`,
     towardCheap: () => 'few numbers to track',
@@ -164,6 +169,8 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
       'slashFraction',
       'decimal',
       'questionMarks',
+      'calculationRequest',
+      'scienceUnits',
     ],
     towardPremium: () => 'several reasoning steps (ratios, units, conditions)',
     towardCheap: () => 'few reasoning steps',
@@ -174,7 +181,7 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
     towardCheap: () => 'plain money arithmetic',
   },
   {
-    features: ['mathsNotation', 'codeSigns'],
+    features: ['mathsNotation', 'mathsSymbols', 'stemEquation', 'codeSigns'],
     towardPremium: () => 'formulas or code in the question',
     towardCheap: () => 'no formulas or code',
   },
@@ -186,9 +193,13 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
       'romanNumerals',
       'allOrNoneOfTheAbove',
       'whichOfTheFollowing',
+      'stemEndsMidSentence',
+      'stemEndsWithColon',
+      'fillInTheBlank',
+      'referencedPassage',
     ],
     towardPremium: () =>
-      'tricky format (negation, paired statements or combined options)',
+      'tricky format (negation, paired statements, combined options or a sentence to complete)',
     towardCheap: () => 'plain question format',
   },
   {
@@ -198,6 +209,7 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
       'capitalizedShare',
       'quotation',
       'firstPerson',
+      'year',
     ],
     towardPremium: () => 'wording with many long words or names',
     towardCheap: () => 'plain wording',
@@ -207,8 +219,11 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
       'logMeanOptionLength',
       'logMaxOptionLength',
       'numericOptionShare',
+      'optionsWithDigitsShare',
+      'optionsShareFirstWord',
+      'optionsWithBecauseShare',
     ],
-    towardPremium: () => 'long or numeric answer options',
+    towardPremium: () => 'long, numeric or argued answer options',
     towardCheap: () => 'short answer options',
   },
 ];
