@@ -1,0 +1,174 @@
+/**
+ * The premium allowance over real HTTP: once a plan's premium answers have
+ * taken its premium allowance for the period, every way of asking for
+ * premium (the premium tier outright, the router, a retry) is answered by
+ * the cheap model with the reason, until a plan without the limit.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { routeQuestion } from '../../lib/router';
+import { startFakeProvider, type FakeProvider } from '../fake-provider/index';
+import {
+  buildCompletedSession,
+  buildEvent,
+  createStripeId,
+  postWebhook,
+  startFakeStripe,
+  type FakeStripe,
+} from '../fake-stripe/index';
+import {
+  BILLING_PLANS,
+  createBillingEnv,
+  WEBHOOK_SECRET,
+  writeBillingPlans,
+} from '../fake-stripe/billing-fixture';
+import {
+  createTempDirectory,
+  findEvent,
+  postChat,
+  readChatEvents,
+  registerInstall,
+  startTestBackend,
+  type TestBackend,
+} from './helpers';
+
+const HARD_QUESTION =
+  'Prove step by step that the algorithm below is correct:\n```\nfunction f(x) { return x; }\n```';
+const PREMIUM_LIMIT = BILLING_PLANS.free.premiumAllowanceTokens;
+const OUTPUT_CAP = 100;
+
+let temp: ReturnType<typeof createTempDirectory>;
+let fake: FakeProvider;
+let stripe: FakeStripe;
+let backend: TestBackend;
+
+beforeEach(async () => {
+  temp = createTempDirectory();
+  fake = await startFakeProvider();
+  stripe = await startFakeStripe();
+  backend = await startTestBackend(temp.directory, {
+    ...createBillingEnv({
+      stripeBaseUrl: stripe.baseUrl,
+      plansFile: writeBillingPlans(temp.directory),
+    }),
+    OPENAI_API_KEY: 'test-openai-key',
+    OPENAI_BASE_URL: fake.openaiBaseUrl,
+    TOKENWISE_CHEAP_MODEL: 'openai:gpt-5-mini',
+    TOKENWISE_PREMIUM_MODEL: 'openai:gpt-5.5',
+    TOKENWISE_MAX_OUTPUT_TOKENS: String(OUTPUT_CAP),
+    TOKENWISE_CACHE_TTL_SECONDS: '0',
+  });
+});
+
+afterEach(async () => {
+  await backend.stop({ drainTimeoutMs: 1_000 });
+  await stripe.close();
+  await fake.close();
+  temp.remove();
+});
+
+async function ask(
+  token: string,
+  question: string,
+  tier: 'auto' | 'cheap' | 'premium',
+) {
+  fake.enqueue({
+    type: 'answer',
+    text: 'An answer.',
+    usage: { inputTokens: 50, outputTokens: 50 },
+  });
+  const events = await readChatEvents(
+    await postChat(backend.url, token, { question, tier }),
+  );
+  return {
+    route: findEvent(events, 'route'),
+    usage: findEvent(events, 'usage'),
+    model: (fake.requests.at(-1)?.body as { model: string }).model,
+  };
+}
+
+async function premiumCharged(installId: string): Promise<number> {
+  const entries = await backend.store.listLedgerEntries(installId);
+  return entries
+    .filter((entry) => entry.kind === 'settle' && entry.tier === 'premium')
+    .reduce((total, entry) => total + entry.allowanceTokens, 0);
+}
+
+describe('premium allowance', () => {
+  it('sends premium questions to the cheap model once it is used', async () => {
+    const install = await registerInstall(backend.url);
+
+    const first = await ask(install.token, 'Question one?', 'premium');
+    const second = await ask(install.token, 'Question two?', 'premium');
+    const third = await ask(install.token, 'Question three?', 'premium');
+
+    // 5 × (50 + 50) = 500 per premium answer: the second crosses 600.
+    expect([first.route.tier, second.route.tier]).toEqual([
+      'premium',
+      'premium',
+    ]);
+    expect(third.route.tier).toBe('cheap');
+    expect(third.model).toBe('gpt-5-mini');
+    expect(third.usage.weight).toBe(1);
+    expect(third.route.reasons).toEqual([
+      'the premium tier was requested',
+      expect.stringMatching(
+        /^the free plan's premium allowance of 600 tokens is used up until \d{4}-\d{2}-\d{2}$/,
+      ),
+    ]);
+  });
+
+  it('holds against every way of asking for premium', async () => {
+    expect(routeQuestion({ question: HARD_QUESTION, history: [] }).tier).toBe(
+      'premium',
+    );
+    const install = await registerInstall(backend.url);
+    while ((await premiumCharged(install.installId)) < PREMIUM_LIMIT) {
+      await ask(install.token, `Filler ${Math.random()}?`, 'premium');
+    }
+    const usedAtLimit = await premiumCharged(install.installId);
+
+    const attempts = [
+      await ask(install.token, HARD_QUESTION, 'auto'),
+      await ask(install.token, HARD_QUESTION, 'premium'),
+      await ask(install.token, 'Name a river.', 'premium'),
+    ];
+
+    expect(attempts.map((attempt) => attempt.route.tier)).toEqual([
+      'cheap',
+      'cheap',
+      'cheap',
+    ]);
+    expect(await premiumCharged(install.installId)).toBe(usedAtLimit);
+    // The answer that crossed the limit is the only one past it.
+    expect(usedAtLimit).toBeLessThan(PREMIUM_LIMIT + 5 * (100 + OUTPUT_CAP));
+    // Cheap questions still answer.
+    expect((await ask(install.token, 'Hi!', 'cheap')).route.tier).toBe('cheap');
+  });
+
+  it('lifts the limit when the install moves to a plan without one', async () => {
+    const install = await registerInstall(backend.url);
+    await ask(install.token, 'Question one?', 'premium');
+    await ask(install.token, 'Question two?', 'premium');
+    expect(
+      (await ask(install.token, 'Question three?', 'premium')).route.tier,
+    ).toBe('cheap');
+
+    await postWebhook(
+      backend.url,
+      buildEvent(
+        'checkout.session.completed',
+        buildCompletedSession({
+          installId: install.installId,
+          metadata: { tokenwise_price_id: 'price_test_pro' },
+          subscriptionId: createStripeId('sub'),
+          customerId: createStripeId('cus'),
+        }),
+      ),
+      WEBHOOK_SECRET,
+    );
+
+    const upgraded = await ask(install.token, 'Question four?', 'premium');
+    expect(upgraded.route.tier).toBe('premium');
+    expect(upgraded.usage.weight).toBe(BILLING_PLANS.pro.premiumWeight);
+  });
+});
