@@ -88,6 +88,21 @@ export type RegisterInstallResponse = z.infer<
   typeof registerInstallResponseSchema
 >;
 
+/** `DELETE /v1/installs/me` response. */
+export const deleteInstallResponseSchema = z.object({
+  installId: z.string(),
+  /** ISO time the install was deleted; the first deletion's on a repeat. */
+  deletedAt: z.string(),
+  /** Entries removed from the backend's answer cache by this request. */
+  cacheEntriesDeleted: z.number().int().nonnegative(),
+  /**
+   * Ledger entries kept for the developer's accounting. They hold token
+   * counts, models and times, never question or answer text.
+   */
+  ledgerEntriesKept: z.number().int().nonnegative(),
+});
+export type DeleteInstallResponse = z.infer<typeof deleteInstallResponseSchema>;
+
 /** `POST /v1/chat` body. */
 export const chatRequestSchema = z.object({
   /** Client-chosen id, so a retried request is recognised; a UUID. */
@@ -134,6 +149,52 @@ export const answerUsageSchema = z.object({
 });
 export type AnswerUsage = z.infer<typeof answerUsageSchema>;
 
+/**
+ * What went with a question besides the question itself, within the
+ * tier's context budget, and what was left out. Counts are tokens of
+ * lib/tokens.
+ */
+export const contextReportSchema = z.object({
+  /** The tier's context budget. */
+  budgetTokens: z.number().int().nonnegative(),
+  /** Input tokens sent besides the question: system prompt, turns, page. */
+  sentTokens: z.number().int().nonnegative(),
+  /** Tokens of the question as a message of its own. */
+  questionTokens: z.number().int().nonnegative(),
+  /** Earlier turns sent whole. */
+  recentTurns: z.number().int().nonnegative(),
+  /** Older turns that the running summary stands for. */
+  summarizedTurns: z.number().int().nonnegative(),
+  /** Older turns left out because no summary could be written or sent. */
+  droppedTurns: z.number().int().nonnegative(),
+  /** Tokens of the running summary as sent. */
+  summaryTokens: z.number().int().nonnegative(),
+  /**
+   * How the running summary was obtained: written for this request (and
+   * charged as a cheap-tier call), reused from the cache, or failed.
+   */
+  summary: z
+    .object({
+      status: z.enum(['written', 'reused', 'failed']),
+      /** Allowance tokens the summary call took; 0 when reused or failed. */
+      charged: z.number().int().nonnegative(),
+    })
+    .optional(),
+  /** The page context, when the question came with one. */
+  page: z
+    .object({
+      sentPassages: z.number().int().nonnegative(),
+      totalPassages: z.number().int().nonnegative(),
+      /** Tokens of the page block, title and URL included. */
+      sentTokens: z.number().int().nonnegative(),
+      /** Characters of page text left out. */
+      omittedChars: z.number().int().nonnegative(),
+      totalChars: z.number().int().nonnegative(),
+    })
+    .optional(),
+});
+export type ContextReport = z.infer<typeof contextReportSchema>;
+
 /** Server-sent events of `POST /v1/chat`, keyed by the SSE `event:` name. */
 export const chatEventSchemas = {
   route: routeDecisionSchema.extend({
@@ -144,6 +205,8 @@ export const chatEventSchemas = {
     /** Output cap sent to the provider. */
     maxOutputTokens: z.number().int().positive(),
     fromCache: z.boolean(),
+    /** What went with the question; absent from older backends. */
+    context: contextReportSchema.optional(),
   }),
   'text-delta': z.object({ text: z.string() }),
   usage: answerUsageSchema,

@@ -190,7 +190,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'TOKENWISE_MAX_OUTPUT_TOKENS',
     description:
-      'Output cap per answer, reserved before the provider call; shrinks when the allowance is low.',
+      'Output cap per answer, reserved before the provider call; shrinks when the allowance is low. The default of both tiers; TOKENWISE_CHEAP_MAX_OUTPUT_TOKENS and TOKENWISE_PREMIUM_MAX_OUTPUT_TOKENS override it.',
     unit: 'tokens, at least 64',
     defaultValue: '1024',
   },
@@ -200,6 +200,39 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
       'Largest prompt accepted (system prompt, history, page context and question); larger ones get 413 prompt_too_large.',
     unit: 'tokens',
     defaultValue: '100000',
+  },
+  {
+    name: 'TOKENWISE_CHEAP_CONTEXT_TOKENS',
+    description:
+      'Context budget of the cheap tier: tokens sent besides the question (system prompt, running summary, recent turns, page passages).',
+    unit: 'tokens, at least 512',
+    defaultValue: '3000',
+  },
+  {
+    name: 'TOKENWISE_PREMIUM_CONTEXT_TOKENS',
+    description:
+      'Context budget of the premium tier: tokens sent besides the question.',
+    unit: 'tokens, at least 512',
+    defaultValue: '8000',
+  },
+  {
+    name: 'TOKENWISE_CHEAP_MAX_OUTPUT_TOKENS',
+    description:
+      "Output cap (max_tokens) of the cheap tier's answers; unset means TOKENWISE_MAX_OUTPUT_TOKENS.",
+    unit: 'tokens, at least 64',
+  },
+  {
+    name: 'TOKENWISE_PREMIUM_MAX_OUTPUT_TOKENS',
+    description:
+      "Output cap (max_tokens) of the premium tier's answers; unset means TOKENWISE_MAX_OUTPUT_TOKENS.",
+    unit: 'tokens, at least 64',
+  },
+  {
+    name: 'TOKENWISE_RECENT_TURNS',
+    description:
+      'Earlier turns sent whole with a question; older turns are folded into a running summary written by the cheap model and charged like any cheap answer.',
+    unit: 'turns, 0 to 50',
+    defaultValue: '2',
   },
   {
     name: 'TOKENWISE_ADMIN_KEY',

@@ -15,6 +15,8 @@ import {
   type ModelPrice,
   type ModelRef,
 } from '../lib/catalog';
+import { MIN_CONTEXT_TOKENS, type ContextBudget } from '../lib/context-budget';
+import type { Tier } from '../lib/protocol';
 import { CONFIG_VARIABLES, findConfigVariable } from './config-variables';
 import { parseExtensionOrigin } from './http/cors';
 
@@ -80,6 +82,10 @@ export interface Config {
   redisKeyPrefix: string;
   /** Output cap per answer, in tokens. */
   maxOutputTokens: number;
+  /** Context budget and output cap of each tier, in tokens. */
+  tierBudgets: Record<Tier, ContextBudget>;
+  /** Earlier turns sent whole; older ones are folded into a summary. */
+  recentTurns: number;
   /** Largest prompt accepted, in tokens. */
   maxInputTokens: number;
   adminKey: string | undefined;
@@ -174,6 +180,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw new ConfigError(formatIssues(result.error.issues, values));
   }
   const parsed = result.data;
+  const tierBudgets = readTierBudgets(parsed);
 
   const database = parsed.TOKENWISE_DATABASE_URL;
   const dataDirectory =
@@ -225,6 +232,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     trustProxy: parsed.TOKENWISE_TRUST_PROXY === 'true',
     redisKeyPrefix: parsed.TOKENWISE_REDIS_KEY_PREFIX,
     maxOutputTokens: parsed.TOKENWISE_MAX_OUTPUT_TOKENS,
+    tierBudgets,
+    recentTurns: parsed.TOKENWISE_RECENT_TURNS,
     maxInputTokens: parsed.TOKENWISE_MAX_INPUT_TOKENS,
     adminKey: parsed.TOKENWISE_ADMIN_KEY,
     installSecret: parsed.TOKENWISE_INSTALL_SECRET,
@@ -349,6 +358,20 @@ function createSchema(cwd: string) {
     TOKENWISE_REDIS_KEY_PREFIX: z.string().min(1, 'must not be empty'),
     TOKENWISE_MAX_OUTPUT_TOKENS: wholeNumber(MIN_OUTPUT_TOKENS, 1_000_000),
     TOKENWISE_MAX_INPUT_TOKENS: wholeNumber(1, 10_000_000),
+    TOKENWISE_CHEAP_CONTEXT_TOKENS: wholeNumber(MIN_CONTEXT_TOKENS, 10_000_000),
+    TOKENWISE_PREMIUM_CONTEXT_TOKENS: wholeNumber(
+      MIN_CONTEXT_TOKENS,
+      10_000_000,
+    ),
+    TOKENWISE_CHEAP_MAX_OUTPUT_TOKENS: wholeNumber(
+      MIN_OUTPUT_TOKENS,
+      1_000_000,
+    ).optional(),
+    TOKENWISE_PREMIUM_MAX_OUTPUT_TOKENS: wholeNumber(
+      MIN_OUTPUT_TOKENS,
+      1_000_000,
+    ).optional(),
+    TOKENWISE_RECENT_TURNS: wholeNumber(0, 50),
     TOKENWISE_ADMIN_KEY: z
       .string()
       .min(
@@ -403,6 +426,33 @@ function createSchema(cwd: string) {
       .regex(/^\d+(\.\d+)?$/, 'must be a number such as 1 or 0.5')
       .transform(Number),
   });
+}
+
+/**
+ * Builds each tier's budget: its context tokens, and its output cap or
+ * else TOKENWISE_MAX_OUTPUT_TOKENS.
+ */
+function readTierBudgets(parsed: {
+  TOKENWISE_MAX_OUTPUT_TOKENS: number;
+  TOKENWISE_CHEAP_CONTEXT_TOKENS: number;
+  TOKENWISE_PREMIUM_CONTEXT_TOKENS: number;
+  TOKENWISE_CHEAP_MAX_OUTPUT_TOKENS?: number;
+  TOKENWISE_PREMIUM_MAX_OUTPUT_TOKENS?: number;
+}): Record<Tier, ContextBudget> {
+  return {
+    cheap: {
+      contextTokens: parsed.TOKENWISE_CHEAP_CONTEXT_TOKENS,
+      maxOutputTokens:
+        parsed.TOKENWISE_CHEAP_MAX_OUTPUT_TOKENS ??
+        parsed.TOKENWISE_MAX_OUTPUT_TOKENS,
+    },
+    premium: {
+      contextTokens: parsed.TOKENWISE_PREMIUM_CONTEXT_TOKENS,
+      maxOutputTokens:
+        parsed.TOKENWISE_PREMIUM_MAX_OUTPUT_TOKENS ??
+        parsed.TOKENWISE_MAX_OUTPUT_TOKENS,
+    },
+  };
 }
 
 /** A decimal number greater than 0, such as 5 or 2.5. */

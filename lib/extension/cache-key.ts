@@ -5,15 +5,16 @@
  * is only ever served for the same question in the same context.
  */
 import type { ChatMessage, PageContext, Tier } from '../protocol';
+import { SYSTEM_PROMPT_VERSION } from '../system-prompt';
 import { sha256Hex } from './hash';
 import { normalizeQuestion } from './normalize-question';
 
 /**
- * Version of the backend's system prompt that cached answers were written
- * under. Bump it whenever the backend's system prompt changes, so answers
- * written under the old prompt stop matching.
+ * Version of the backend's system prompt and prompt layout that cached
+ * answers were written under; the backend sends the same lib/system-prompt.ts,
+ * so answers written under an older prompt stop matching.
  */
-export const SYSTEM_PROMPT_VERSION = '1';
+export { SYSTEM_PROMPT_VERSION };
 
 /** Version of the key layout itself; bump it when the fields change. */
 const KEY_FORMAT_VERSION = 'answer-key-v1';

@@ -215,6 +215,7 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
     inputTokens: prompt.inputTokens,
     maxOutputTokens: reservation.maxOutputTokens,
     fromCache: false,
+    context: prompt.context,
   });
 
   if (options.signal.aborted) {

@@ -1,11 +1,14 @@
 /**
- * `POST /v1/chat`: routes a question, builds and counts the prompt,
- * reserves its tokens against the allowance, then streams the answer.
- * Everything that can reject the request (400, 402, 413) happens before a
- * provider is called, as JSON; after that, failures are error events.
+ * `POST /v1/chat`: routes a question, lays the prompt out within the
+ * tier's context budget (folding older turns into a running summary
+ * written by the cheap model), reserves its tokens against the allowance,
+ * then streams the answer. Everything that can reject the request (400,
+ * 402, 413) happens before the answer's provider call, as JSON; after
+ * that, failures are error events.
  */
 import { randomUUID } from 'node:crypto';
 import type { Hono, MiddlewareHandler } from 'hono';
+import { planPromptHistory } from '../../lib/context-budget';
 import {
   chatRequestSchema,
   type ParsedChatRequest,
@@ -18,6 +21,11 @@ import { lookupAnswerCache } from '../chat/lookup-answer-cache';
 import { streamAnswer } from '../chat/stream-answer';
 import { streamCachedAnswer } from '../chat/stream-cached-answer';
 import { MIN_OUTPUT_TOKENS } from '../config';
+import { obtainRunningSummary } from '../context/running-summary';
+import {
+  createSummaryStore,
+  type SummaryStore,
+} from '../context/summary-store';
 import type { AppEnv, AppServices } from '../http/context';
 import { HttpError, setRateLimitHeaders } from '../http/errors';
 import { parseJsonBody } from '../http/parse-body';
@@ -27,7 +35,7 @@ import {
   toRateLimitHeaders,
 } from '../limits/enforce';
 import { UnknownPlanError } from '../store/types';
-import { buildPrompt } from '../prompt';
+import { buildPrompt, type Prompt } from '../prompt';
 
 /**
  * How long a reservation may stay open before the sweeper releases it; far
@@ -43,6 +51,11 @@ export function addChatRoute(
   /** The spend budgets; without it no budget applies. */
   budgets?: BudgetGuard,
 ): void {
+  const summaryStore = createSummaryStore({
+    answerCache: services.answerCache,
+    now: services.now,
+  });
+
   app.post('/v1/chat', authenticate, async (context) => {
     const startedAt = performance.now();
     if (services.isStopping()) {
@@ -85,15 +98,27 @@ export function addChatRoute(
       now: services.now(),
     });
     const tierProvider = services.providers[decision.tier];
-    // TODO: the whole prompt is tokenized before the size check, so a
-    // schema-valid request of several million characters costs seconds of
-    // CPU; stop counting once maxInputTokens is passed.
-    const prompt = buildPrompt(request);
+    const budget = services.config.tierBudgets[decision.tier];
+    const promptInput = {
+      question: request.question,
+      history: request.history,
+      pageContext: request.pageContext,
+      contextTokens: budget.contextTokens,
+      recentTurns: services.config.recentTurns,
+    };
+    const historyPlan = planPromptHistory(promptInput);
+    // Counted with the summary at its largest until it is known. Every
+    // piece is counted within the budget, so only the question, at most
+    // REQUEST_LIMITS.questionChars, is counted whole.
+    let prompt = buildPrompt({
+      ...promptInput,
+      summary: historyPlan.foldedTurns > 0 ? { kind: 'estimate' } : undefined,
+    });
     if (prompt.inputTokens > services.config.maxInputTokens) {
       throw new HttpError({
         status: 413,
         code: 'prompt_too_large',
-        message: `The question with its history and page context is ${prompt.inputTokens} tokens, more than the ${services.config.maxInputTokens} this backend accepts. Send less page text or start a new conversation.`,
+        message: `The question with its context is ${prompt.inputTokens} tokens, more than the ${services.config.maxInputTokens} this backend accepts; the question alone is ${prompt.context.questionTokens}. Ask a shorter question.`,
       });
     }
 
@@ -125,6 +150,17 @@ export function addChatRoute(
 
     let result;
     try {
+      if (historyPlan.foldedTurns > 0) {
+        prompt = await summarizeOlderTurns({
+          services,
+          store: summaryStore,
+          installId,
+          requestId,
+          promptInput,
+          folded: historyPlan.folded,
+          signal: context.req.raw.signal,
+        });
+      }
       // Counted with the whole output cap, because the answer's length is
       // unknown until it ends.
       // NOTE: unused output is not given back to the per-minute count.
@@ -132,7 +168,7 @@ export function addChatRoute(
         limiter: services.rateLimiter,
         key: `chat-tokens:${installId}`,
         limit: plan.tokensPerMinute,
-        cost: prompt.inputTokens + services.config.maxOutputTokens,
+        cost: prompt.inputTokens + budget.maxOutputTokens,
         windowMs: MINUTE_MS,
         now: services.now(),
         reason: `Too many tokens: the ${plan.name} plan allows ${plan.tokensPerMinute} input and output tokens per minute`,
@@ -144,6 +180,7 @@ export function addChatRoute(
         decision,
         modelName: tierProvider.modelName,
         inputTokens: prompt.inputTokens,
+        maxOutputTokens: budget.maxOutputTokens,
       });
     } catch (error) {
       // The followers of this flight get an error event and may ask again.
@@ -186,6 +223,8 @@ async function reserveAnswer(options: {
   decision: RouteDecision;
   modelName: string;
   inputTokens: number;
+  /** The tier's output cap. */
+  maxOutputTokens: number;
 }) {
   const { services, requestId, installId, decision } = options;
   const now = services.now();
@@ -195,7 +234,7 @@ async function reserveAnswer(options: {
     tier: decision.tier,
     model: options.modelName,
     inputTokens: options.inputTokens,
-    maxOutputTokens: services.config.maxOutputTokens,
+    maxOutputTokens: options.maxOutputTokens,
     minOutputTokens: MIN_OUTPUT_TOKENS,
     now,
     expiresAt: new Date(now.getTime() + RESERVATION_TTL_MS),
@@ -219,6 +258,58 @@ async function reserveAnswer(options: {
   }
 
   return result;
+}
+
+/**
+ * Obtains the running summary of the folded turns and lays the prompt out
+ * with it. When no summary can be had, the prompt goes with the recent
+ * turns only, and its context report says so.
+ */
+async function summarizeOlderTurns(options: {
+  services: AppServices;
+  store: SummaryStore;
+  installId: string;
+  requestId: string;
+  promptInput: Parameters<typeof buildPrompt>[0];
+  folded: ParsedChatRequest['history'];
+  signal: AbortSignal;
+}): Promise<Prompt> {
+  const { services } = options;
+  let summary;
+  try {
+    summary = await obtainRunningSummary({
+      services,
+      store: options.store,
+      installId: options.installId,
+      requestId: options.requestId,
+      folded: options.folded,
+      signal: options.signal,
+    });
+  } catch (error) {
+    // A failing store must not cost the user the answer.
+    services.logger.error(
+      {
+        err: error,
+        requestId: options.requestId,
+        installId: options.installId,
+      },
+      'running summary failed unexpectedly; answering with recent turns',
+    );
+    summary = { kind: 'failed', reason: 'internal', charged: 0 } as const;
+  }
+
+  const prompt = buildPrompt({
+    ...options.promptInput,
+    summary:
+      summary.kind === 'text'
+        ? { kind: 'text', text: summary.text }
+        : { kind: 'failed' },
+  });
+  prompt.context.summary = {
+    status: summary.kind === 'text' ? summary.status : 'failed',
+    charged: summary.charged,
+  };
+  return prompt;
 }
 
 /**
