@@ -22,7 +22,8 @@ import { createHttpMetricsMiddleware } from './metrics/http-metrics';
 import { addAdminReportRoutes } from './routes/admin-reports';
 import { addBillingRoutes } from './routes/billing';
 import { addChatRoute } from './routes/chat';
-import { addInstallsRoute } from './routes/installs';
+import { addDeleteInstallRoute, addInstallsRoute } from './routes/installs';
+import { addPrivacyRoutes } from './routes/privacy';
 import { addUsageRoute } from './routes/usage';
 
 /**
@@ -160,14 +161,16 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
       new HttpError({
         status: 404,
         code: 'not_found',
-        message: `${context.req.method} ${context.req.path} does not exist. The API serves POST /v1/installs, POST /v1/chat, GET /v1/usage and the admin endpoints under /v1/admin/.`,
+        message: `${context.req.method} ${context.req.path} does not exist. The API serves POST /v1/installs, DELETE /v1/installs/me, POST /v1/chat, GET /v1/usage, GET /privacy and the admin endpoints under /v1/admin/.`,
       }),
     ),
   );
 
   const authenticate = createAuthenticate(services);
   app.get('/healthz', (context) => context.json({ ok: true }));
+  addPrivacyRoutes(app);
   addInstallsRoute(app, services);
+  addDeleteInstallRoute(app, services);
   addChatRoute(app, services, authenticate, spendMonitor?.budgets);
   addUsageRoute(app, services, authenticate);
   addBillingRoutes(app, services, authenticate, billing);

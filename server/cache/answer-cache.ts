@@ -50,18 +50,28 @@ export class ServerAnswerCache {
    * Looks `key` up. A request that finds no flight starts one at once,
    * before the storage is read, so a request arriving meanwhile follows
    * it. A leader must end its flight (AnswerFlight.finish) in every case.
-   * A storage that fails is logged and read as a miss.
+   * A storage that fails is logged and read as a miss. `installId` names
+   * the install asking, so the answer a leader stores is listed under it
+   * for deleteInstallEntries.
    */
-  async lookup(key: string, nowMs: number): Promise<CacheLookup> {
+  async lookup(
+    key: string,
+    nowMs: number,
+    installId?: string,
+  ): Promise<CacheLookup> {
     const inFlight = this.flights.get(key);
     if (inFlight) {
       return { kind: 'follower', key, flight: inFlight };
     }
-    const flight = new AnswerFlight(key, () => {
-      if (this.flights.get(key) === flight) {
-        this.flights.delete(key);
-      }
-    });
+    const flight = new AnswerFlight(
+      key,
+      () => {
+        if (this.flights.get(key) === flight) {
+          this.flights.delete(key);
+        }
+      },
+      installId,
+    );
     this.flights.set(key, flight);
 
     let answer: CachedAnswer | undefined;
@@ -86,16 +96,36 @@ export class ServerAnswerCache {
     return { kind: 'leader', key, flight };
   }
 
-  /** Stores a complete answer. A storage failure is logged, not thrown. */
+  /**
+   * Stores a complete answer, listed under the install that started the
+   * key's flight. A storage failure is logged, not thrown.
+   */
   async store(key: string, answer: CachedAnswer): Promise<void> {
+    const installId = this.flights.get(key)?.installId;
     try {
-      await this.storage.set(key, answer, this.ttlSeconds, answer.createdAt);
+      await this.storage.set(
+        key,
+        answer,
+        this.ttlSeconds,
+        answer.createdAt,
+        installId,
+      );
     } catch (error) {
       this.logger.warn(
         { err: error, storage: this.storageKind },
         'answer cache write failed; the answer is not cached',
       );
     }
+  }
+
+  /**
+   * Deletes every entry that the install's requests stored, in its own
+   * scope and in the shared one, and returns how many. Unlike lookups and
+   * stores, a storage failure is thrown, because the user asked for the
+   * deletion and must learn that it did not happen.
+   */
+  deleteInstallEntries(installId: string): Promise<number> {
+    return this.storage.deleteByInstall(installId);
   }
 
   /** Number of shared calls in flight. */

@@ -29,6 +29,8 @@ export interface FlightListener {
 
 export class AnswerFlight {
   readonly key: string;
+  /** The install whose request started the flight, when the caller named it. */
+  readonly installId: string | undefined;
   private readonly deltas: string[] = [];
   private readonly listeners = new Set<FlightListener>();
   private readonly followersGoneCallbacks: Array<() => void> = [];
@@ -36,9 +38,10 @@ export class AnswerFlight {
   private readonly onSettled: () => void;
 
   /** `onSettled` runs once, when the flight ends. */
-  constructor(key: string, onSettled: () => void) {
+  constructor(key: string, onSettled: () => void, installId?: string) {
     this.key = key;
     this.onSettled = onSettled;
+    this.installId = installId;
   }
 
   /** Whether the flight has ended. */

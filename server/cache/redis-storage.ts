@@ -35,11 +35,49 @@ export function openRedisAnswerCache(
       const value = await redis.get(prefix + key);
       return value === null ? undefined : (JSON.parse(value) as CachedAnswer);
     },
-    async set(key, answer, ttlSeconds) {
-      await redis.set(prefix + key, JSON.stringify(answer), 'EX', ttlSeconds);
+    async set(key, answer, ttlSeconds, _nowMs, installId) {
+      const transaction = redis
+        .multi()
+        .set(prefix + key, JSON.stringify(answer), 'EX', ttlSeconds);
+      if (installId !== undefined) {
+        // The install's key set expires with its newest entry, which is
+        // also its last to expire while the TTL setting stays the same.
+        const setKey = installKeySet(prefix, installId);
+        transaction.sadd(setKey, key).expire(setKey, ttlSeconds);
+      }
+      for (const [error] of (await transaction.exec()) ?? []) {
+        if (error) {
+          throw error;
+        }
+      }
+    },
+    async deleteByInstall(installId) {
+      const setKey = installKeySet(prefix, installId);
+      const keys = await redis.smembers(setKey);
+      if (keys.length === 0) {
+        return 0;
+      }
+      // SREM rather than DEL of the set, so an entry that a request stores
+      // meanwhile stays listed for the next deletion.
+      const results = await redis
+        .multi()
+        .del(...keys.map((key) => prefix + key))
+        .srem(setKey, ...keys)
+        .exec();
+      const [error, deleted] = results?.[0] ?? [null, 0];
+      if (error) {
+        throw error;
+      }
+      // DEL counts only the entries that had not expired yet.
+      return Number(deleted);
     },
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },
   };
+}
+
+/** Key of the set that lists the cache keys an install's requests created. */
+function installKeySet(prefix: string, installId: string): string {
+  return `${prefix}install:${installId}`;
 }

@@ -6,8 +6,11 @@
 import Database from 'better-sqlite3';
 import type { AnswerCacheStorage, CachedAnswer } from './types';
 
-/** Layout version of the answer_cache table. */
-export const SQLITE_CACHE_VERSION = '1';
+/**
+ * Layout version of the answer_cache table. Version 2 added install_id,
+ * the install whose request created an entry.
+ */
+export const SQLITE_CACHE_VERSION = '2';
 
 /** Expired rows are deleted on every this many writes. */
 const PURGE_EVERY_WRITES = 100;
@@ -23,13 +26,19 @@ export function openSqliteAnswerCache(path: string): AnswerCacheStorage {
   const select = database.prepare<[string, number], { entry: string }>(
     'SELECT entry FROM answer_cache WHERE key = ? AND expires_at > ?',
   );
-  const upsert = database.prepare<[string, string, number, number]>(
-    `INSERT INTO answer_cache (key, entry, created_at, expires_at)
-     VALUES (?, ?, ?, ?)
+  const upsert = database.prepare<
+    [string, string, number, number, string | null]
+  >(
+    `INSERT INTO answer_cache (key, entry, created_at, expires_at, install_id)
+     VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (key) DO UPDATE SET
        entry = excluded.entry,
        created_at = excluded.created_at,
-       expires_at = excluded.expires_at`,
+       expires_at = excluded.expires_at,
+       install_id = excluded.install_id`,
+  );
+  const deleteInstall = database.prepare<[string]>(
+    'DELETE FROM answer_cache WHERE install_id = ?',
   );
   const purge = database.prepare<[number]>(
     'DELETE FROM answer_cache WHERE expires_at <= ?',
@@ -43,13 +52,22 @@ export function openSqliteAnswerCache(path: string): AnswerCacheStorage {
         row ? (JSON.parse(row.entry) as CachedAnswer) : undefined,
       );
     },
-    set(key, answer, ttlSeconds, nowMs) {
-      upsert.run(key, JSON.stringify(answer), nowMs, nowMs + ttlSeconds * 1000);
+    set(key, answer, ttlSeconds, nowMs, installId) {
+      upsert.run(
+        key,
+        JSON.stringify(answer),
+        nowMs,
+        nowMs + ttlSeconds * 1000,
+        installId ?? null,
+      );
       writes++;
       if (writes % PURGE_EVERY_WRITES === 0) {
         purge.run(nowMs);
       }
       return Promise.resolve();
+    },
+    deleteByInstall(installId) {
+      return Promise.resolve(deleteInstall.run(installId).changes);
     },
     close() {
       database.close();
@@ -80,11 +98,15 @@ function prepareTables(database: Database.Database): void {
          key TEXT PRIMARY KEY,
          entry TEXT NOT NULL,
          created_at INTEGER NOT NULL,
-         expires_at INTEGER NOT NULL
+         expires_at INTEGER NOT NULL,
+         install_id TEXT
        )`,
     );
     database.exec(
       'CREATE INDEX IF NOT EXISTS answer_cache_expires_at ON answer_cache (expires_at)',
+    );
+    database.exec(
+      'CREATE INDEX IF NOT EXISTS answer_cache_install_id ON answer_cache (install_id)',
     );
     database
       .prepare(

@@ -23,12 +23,22 @@ export interface CachedAnswer {
 export interface AnswerCacheStorage {
   /** Returns the entry under `key`, or undefined when it is missing or expired. */
   get(key: string, nowMs: number): Promise<CachedAnswer | undefined>;
-  /** Stores an entry under `key` until `ttlSeconds` from `nowMs`. */
+  /**
+   * Stores an entry under `key` until `ttlSeconds` from `nowMs`. With
+   * `installId`, the entry is listed under the install whose request
+   * created it, so deleteByInstall finds it (shared-scope entries too).
+   */
   set(
     key: string,
     answer: CachedAnswer,
     ttlSeconds: number,
     nowMs: number,
+    installId?: string,
   ): Promise<void>;
+  /**
+   * Deletes every entry that a request of the install created, in its own
+   * scope and in the shared one. Returns how many entries it deleted.
+   */
+  deleteByInstall(installId: string): Promise<number>;
   close(): Promise<void>;
 }

@@ -40,5 +40,5 @@ export async function lookupAnswerCache(
     tier: options.decision.tier,
     model: options.tierProvider.modelName,
   });
-  return cache.lookup(key, services.now().getTime());
+  return cache.lookup(key, services.now().getTime(), options.installId);
 }

@@ -7,16 +7,22 @@
  * install renews that install's token instead, so renewing keeps the
  * install's ledger and does not start a new allowance. An expired token
  * still renews for one more token lifetime after its expiry.
+ *
+ * `DELETE /v1/installs/me` deletes the install's data at the user's
+ * request: its answers in the server cache, then the install itself, which
+ * is revoked and stamped deleted while its ledger stays for accounting.
  */
 import { randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import {
   registerInstallRequestSchema,
+  type DeleteInstallResponse,
   type RegisterInstallResponse,
 } from '../../lib/protocol';
 import { signInstallToken, verifyInstallToken } from '../auth/install-token';
 import { readBearerToken } from '../http/authenticate';
 import type { AppEnv, AppServices } from '../http/context';
+import { HttpError } from '../http/errors';
 import { parseJsonBody } from '../http/parse-body';
 import {
   enforceRateLimit,
@@ -94,6 +100,148 @@ export function addInstallsRoute(
     };
     return context.json(response, renewedId ? 200 : 201);
   });
+}
+
+/** Adds `DELETE /v1/installs/me` to the app. */
+export function addDeleteInstallRoute(
+  app: Hono<AppEnv>,
+  services: AppServices,
+): void {
+  app.delete('/v1/installs/me', async (context) => {
+    const now = services.now();
+    const installId = await findDeletableInstall(
+      services,
+      context.req.header('authorization'),
+      now,
+    );
+    context.set('installId', installId);
+
+    // The cache goes first: when it fails, the install is still valid and
+    // the user can send the same request again.
+    const cacheEntriesDeleted = await deleteCachedAnswers(
+      services,
+      installId,
+      context.get('requestId'),
+    );
+    const result = await services.store.deleteInstallData({ installId, now });
+    if (result.status === 'not_found') {
+      throw new HttpError({
+        status: 404,
+        code: 'not_found',
+        message: `Install ${installId} no longer exists on this backend, so it holds no data to delete.`,
+      });
+    }
+    // TODO: an answer that was streaming when the install was revoked can
+    // still store its cache entry after this second pass; a repeated DELETE
+    // removes it.
+    const lateEntries = await deleteCachedAnswers(
+      services,
+      installId,
+      context.get('requestId'),
+    );
+
+    services.logger.info(
+      {
+        requestId: context.get('requestId'),
+        installId,
+        status: result.status,
+        cacheEntriesDeleted: cacheEntriesDeleted + lateEntries,
+        ledgerEntriesKept: result.ledgerEntriesKept,
+      },
+      'install data deleted',
+    );
+    const response: DeleteInstallResponse = {
+      installId,
+      deletedAt: result.deletedAt.toISOString(),
+      cacheEntriesDeleted: cacheEntriesDeleted + lateEntries,
+      ledgerEntriesKept: result.ledgerEntriesKept,
+    };
+    return context.json(response, 200);
+  });
+}
+
+/**
+ * Returns the install a deletion request may delete: that of a correctly
+ * signed token, expired for at most one token lifetime like a renewal,
+ * whose install exists and was not revoked by the developer. An install
+ * already deleted qualifies, so a repeated request succeeds. Throws 401
+ * `unauthorized` otherwise.
+ */
+async function findDeletableInstall(
+  services: AppServices,
+  authorization: string | undefined,
+  now: Date,
+): Promise<string> {
+  const token = readBearerToken(authorization);
+  if (token === undefined) {
+    throw deletionUnauthorized('The request has no install token.');
+  }
+  const check = verifyInstallToken(token, services.installSecret, now);
+  const claims =
+    check.ok || check.reason === 'expired' ? check.claims : undefined;
+  if (!claims) {
+    const forged = !check.ok && check.reason === 'forged';
+    throw deletionUnauthorized(
+      forged
+        ? 'The install token has an invalid signature.'
+        : 'The install token is malformed.',
+    );
+  }
+  const graceMs = services.config.tokenTtlDays * DAY_MS;
+  if (now.getTime() - claims.expiresAt.getTime() > graceMs) {
+    throw deletionUnauthorized(
+      `The install token expired at ${claims.expiresAt.toISOString()}, too long ago to prove the install is yours.`,
+    );
+  }
+  const install = await services.store.getInstall(claims.installId);
+  if (!install) {
+    throw deletionUnauthorized(
+      'This install is not registered with this backend.',
+    );
+  }
+  if (install.revoked && install.deletedAt === undefined) {
+    throw deletionUnauthorized(
+      'This install was revoked by the backend operator; ask them to delete its data.',
+    );
+  }
+  return install.id;
+}
+
+function deletionUnauthorized(sentence: string): HttpError {
+  return new HttpError({
+    status: 401,
+    code: 'unauthorized',
+    message: `${sentence} Nothing was deleted.`,
+  });
+}
+
+/**
+ * Deletes the install's entries from the server answer cache. A cache
+ * that fails becomes 503, because the user must learn the deletion did
+ * not happen.
+ */
+async function deleteCachedAnswers(
+  services: AppServices,
+  installId: string,
+  requestId: string,
+): Promise<number> {
+  const cache = services.answerCache;
+  if (!cache) {
+    return 0;
+  }
+  try {
+    return await cache.deleteInstallEntries(installId);
+  } catch (error) {
+    services.logger.error(
+      { err: error, requestId, installId, storage: cache.storageKind },
+      'deleting cached answers failed',
+    );
+    throw new HttpError({
+      status: 503,
+      code: 'internal_error',
+      message: `The backend could not reach its answer cache, so the data of install ${installId} is not deleted yet. Try again in a minute; if it keeps failing, report request id ${requestId}.`,
+    });
+  }
 }
 
 /** Returns the install id of a correctly signed token worth renewing. */

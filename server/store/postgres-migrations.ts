@@ -127,4 +127,13 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'installs deleted at the user request',
+    sql: `
+      -- Set when the user deletes the install's data; the install is then
+      -- revoked, and its ledger rows stay for accounting.
+      ALTER TABLE installs ADD COLUMN deleted_at BIGINT;
+    `,
+  },
 ];

@@ -7,6 +7,7 @@
  * RETURNING, so exactly one of two racing calls closes it.
  */
 import pg from 'pg';
+import { ALERT_TABLE } from '../alerts/alert-log';
 import { findPeriod } from '../periods';
 import {
   allowanceAfterPlanChange,
@@ -34,6 +35,7 @@ import {
   type ModelUsageRow,
   type NewLedgerEntry,
   type ReservationRow,
+  spikeAlertPrefix,
 } from './rows';
 import type { Migration } from './sqlite-migrations';
 import {
@@ -45,6 +47,8 @@ import {
   type ChangePlanRequest,
   type CreateInstallRequest,
   type DailyUsage,
+  type DeleteInstallDataRequest,
+  type DeleteInstallDataResult,
   type GrantRequest,
   type InstallRecord,
   type LedgerEntry,
@@ -628,6 +632,61 @@ class PostgresStore implements Store {
       [installId, range.since.getTime(), range.until.getTime()],
     );
     return result.rows.map(toModelUsage);
+  }
+
+  async deleteInstallData(
+    request: DeleteInstallDataRequest,
+  ): Promise<DeleteInstallDataResult> {
+    return this.transaction(
+      async (client): Promise<DeleteInstallDataResult> => {
+        // The row lock makes concurrent deletions of one install take turns.
+        const selected = await client.query<InstallRow>(
+          'SELECT * FROM installs WHERE id = $1 FOR UPDATE',
+          [request.installId],
+        );
+        const install = selected.rows[0];
+        if (!install) {
+          return { status: 'not_found' };
+        }
+        const alreadyDeletedAt =
+          install.deleted_at === null || install.deleted_at === undefined
+            ? undefined
+            : Number(install.deleted_at);
+        const deletedAt = alreadyDeletedAt ?? request.now.getTime();
+        if (alreadyDeletedAt === undefined) {
+          await client.query(
+            'UPDATE installs SET revoked = 1, deleted_at = $1 WHERE id = $2',
+            [deletedAt, request.installId],
+          );
+        }
+
+        // The spend monitor creates the alert table on start, so a store
+        // used without it may not have one.
+        const alertTable = await client.query<{ name: string | null }>(
+          'SELECT to_regclass($1)::text AS name',
+          [ALERT_TABLE],
+        );
+        if (alertTable.rows[0]?.name) {
+          const prefix = spikeAlertPrefix(request.installId);
+          await client.query(
+            `DELETE FROM ${ALERT_TABLE}
+               WHERE substr(alert_key, 1, length($1)) = $1`,
+            [prefix],
+          );
+        }
+
+        const kept = await client.query<{ count: string }>(
+          'SELECT COUNT(*) AS count FROM ledger_entries WHERE install_id = $1',
+          [request.installId],
+        );
+        return {
+          status:
+            alreadyDeletedAt === undefined ? 'deleted' : 'already_deleted',
+          deletedAt: new Date(deletedAt),
+          ledgerEntriesKept: Number(kept.rows[0]?.count ?? 0),
+        };
+      },
+    );
   }
 
   async listLedgerEntries(installId: string): Promise<LedgerEntry[]> {

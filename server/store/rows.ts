@@ -22,6 +22,8 @@ export interface InstallRow {
   created_at: number;
   plan: string;
   revoked: number;
+  /** Added by migration 4; null until the user deletes the install's data. */
+  deleted_at?: number | string | null;
 }
 
 export interface BalanceRow {
@@ -79,6 +81,9 @@ export function toInstall(row: InstallRow): InstallRecord {
     createdAt: new Date(row.created_at),
     plan: row.plan,
     revoked: Number(row.revoked) === 1,
+    ...(row.deleted_at === null || row.deleted_at === undefined
+      ? {}
+      : { deletedAt: new Date(Number(row.deleted_at)) }),
   };
 }
 
@@ -203,4 +208,12 @@ export function buildDailySeries(
     }
   }
   return [...days.values()];
+}
+
+/**
+ * Start of the keys under which the spike detector records its alerts
+ * about one install: `spike:<install id>:<hour>`.
+ */
+export function spikeAlertPrefix(installId: string): string {
+  return `spike:${installId}:`;
 }

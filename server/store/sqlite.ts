@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { ALERT_TABLE } from '../alerts/alert-log';
 import { findPeriod } from '../periods';
 import {
   allowanceAfterPlanChange,
@@ -33,6 +34,7 @@ import {
   type ModelUsageRow,
   type NewLedgerEntry,
   type ReservationRow,
+  spikeAlertPrefix,
 } from './rows';
 import { SQLITE_MIGRATIONS, type Migration } from './sqlite-migrations';
 import {
@@ -44,6 +46,8 @@ import {
   type ChangePlanRequest,
   type CreateInstallRequest,
   type DailyUsage,
+  type DeleteInstallDataRequest,
+  type DeleteInstallDataResult,
   type GrantRequest,
   type InstallRecord,
   type LedgerEntry,
@@ -525,6 +529,55 @@ class SqliteStore implements Store {
       range.until.getTime(),
     ) as Array<ModelUsageRow>;
     return rows.map(toModelUsage);
+  }
+
+  async deleteInstallData(
+    request: DeleteInstallDataRequest,
+  ): Promise<DeleteInstallDataResult> {
+    const transaction = this.database.transaction(
+      (): DeleteInstallDataResult => {
+        const install = this.selectInstall(request.installId);
+        if (!install) {
+          return { status: 'not_found' };
+        }
+        const alreadyDeletedAt =
+          install.deleted_at === null || install.deleted_at === undefined
+            ? undefined
+            : Number(install.deleted_at);
+        const deletedAt = alreadyDeletedAt ?? request.now.getTime();
+        if (alreadyDeletedAt === undefined) {
+          this.statement(
+            'UPDATE installs SET revoked = 1, deleted_at = ? WHERE id = ?',
+          ).run(deletedAt, request.installId);
+        }
+
+        // The spend monitor creates the alert table on start, so a store
+        // used without it may not have one.
+        const alertTable = this.statement(
+          "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+        ).get(ALERT_TABLE);
+        if (alertTable) {
+          const prefix = spikeAlertPrefix(request.installId);
+          this.database
+            .prepare(
+              `DELETE FROM ${ALERT_TABLE}
+                 WHERE substr(alert_key, 1, length(?)) = ?`,
+            )
+            .run(prefix, prefix);
+        }
+
+        const kept = this.statement(
+          'SELECT COUNT(*) AS count FROM ledger_entries WHERE install_id = ?',
+        ).get(request.installId) as { count: number };
+        return {
+          status:
+            alreadyDeletedAt === undefined ? 'deleted' : 'already_deleted',
+          deletedAt: new Date(deletedAt),
+          ledgerEntriesKept: kept.count,
+        };
+      },
+    );
+    return transaction.immediate();
   }
 
   async listLedgerEntries(installId: string): Promise<LedgerEntry[]> {

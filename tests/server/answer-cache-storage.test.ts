@@ -331,6 +331,7 @@ describe('single flight lookups', () => {
     const failing: AnswerCacheStorage = {
       get: () => Promise.reject(new Error('disk gone')),
       set: () => Promise.reject(new Error('disk gone')),
+      deleteByInstall: () => Promise.reject(new Error('disk gone')),
       close: () => Promise.resolve(),
     };
     const logs = createCapturingLogger();

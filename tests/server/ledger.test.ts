@@ -14,6 +14,8 @@ import {
   weighTokens,
 } from '../../server/store/sqlite';
 import { openPostgresStore } from '../../server/store/postgres';
+import { POSTGRES_MIGRATIONS } from '../../server/store/postgres-migrations';
+import { SQLITE_MIGRATIONS } from '../../server/store/sqlite-migrations';
 import type {
   LedgerEntry,
   Plan,
@@ -948,7 +950,7 @@ describe('SQLite schema', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all() as Array<{ version: number }>;
       const journalMode = database.pragma('journal_mode', { simple: true });
-      expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(versions).toEqual(listVersions(SQLITE_MIGRATIONS));
       expect(journalMode).toBe('wal');
     } finally {
       database.close();
@@ -1027,7 +1029,7 @@ describe('PostgreSQL schema', () => {
     });
 
     const versions = await query('SELECT version FROM schema_migrations');
-    expect(versions.rows).toEqual([{ version: 1 }]);
+    expect(versions.rows).toEqual(listVersions(POSTGRES_MIGRATIONS));
     const install = await store.getInstall(INSTALL_ID);
     expect(install?.createdAt.toISOString()).toBe(REGISTERED_AT.toISOString());
   });
@@ -1040,6 +1042,15 @@ describe('PostgreSQL schema', () => {
     ).rejects.toThrow(/balances_check/);
   });
 });
+
+/** The versions a fully migrated database records, in the order applied. */
+function listVersions(
+  migrations: ReadonlyArray<{ version: number }>,
+): Array<{ version: number }> {
+  return migrations
+    .map(({ version }) => ({ version }))
+    .sort((left, right) => left.version - right.version);
+}
 
 describe('weighTokens and fitOutputCap', () => {
   it.each([
