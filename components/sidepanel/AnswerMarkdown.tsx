@@ -1,28 +1,46 @@
-import { useState, type ComponentProps, type ReactNode } from 'react';
-import ReactMarkdown, { defaultUrlTransform } from 'react-markdown';
+import { memo, useState, type ComponentProps, type ReactNode } from 'react';
+import ReactMarkdown, {
+  defaultUrlTransform,
+  type Components,
+  type Options,
+} from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
 import { t } from '@/lib/extension/i18n';
+
+// Module constants, so every render hands react-markdown the same objects.
+const REMARK_PLUGINS: Options['remarkPlugins'] = [remarkGfm];
+const REHYPE_PLUGINS: Options['rehypePlugins'] = [
+  [rehypeHighlight, { detect: false }],
+];
 
 /**
  * Renders model output as Markdown. The output is untrusted: raw HTML in it
  * is dropped (skipHtml), and only http, https, mailto and fragment links
  * survive the URL transform, so scripts, event handlers and `javascript:`
  * links never reach the page.
+ *
+ * Memoized on the text: while one answer streams, the panel re-renders its
+ * whole list on every update, and parsing every earlier answer again made
+ * each update slower as the conversation grew.
  */
-export function AnswerMarkdown({ text }: { text: string }) {
+export const AnswerMarkdown = memo(function AnswerMarkdown({
+  text,
+}: {
+  text: string;
+}) {
   return (
     <ReactMarkdown
       skipHtml
-      remarkPlugins={[remarkGfm]}
-      rehypePlugins={[[rehypeHighlight, { detect: false }]]}
+      remarkPlugins={REMARK_PLUGINS}
+      rehypePlugins={REHYPE_PLUGINS}
       urlTransform={transformUrl}
-      components={{ a: SafeLink, pre: CodeBlock, img: ImageLink }}
+      components={COMPONENTS}
     >
       {text}
     </ReactMarkdown>
   );
-}
+});
 
 /** Keeps http, https, mailto and relative links; returns '' for anything else. */
 export function transformUrl(url: string): string {
@@ -83,3 +101,9 @@ function CodeBlock({ children }: { children?: ReactNode }) {
     </div>
   );
 }
+
+const COMPONENTS: Components = {
+  a: SafeLink,
+  pre: CodeBlock,
+  img: ImageLink,
+};

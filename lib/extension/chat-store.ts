@@ -88,6 +88,12 @@ export interface ChatStoreOptions {
   createId?: () => string;
 }
 
+/**
+ * Longest time a received delta waits to reach the state, in milliseconds,
+ * when no animation frame comes first (a hidden page, or no DOM at all).
+ */
+export const DELTA_FLUSH_TIMEOUT_MS = 50;
+
 /** Returns whether a message is an answer still streaming. */
 export function isStreaming(message: MessageRecord): boolean {
   return message.role === 'assistant' && message.status === 'streaming';
@@ -119,7 +125,47 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
       saver.save(updated);
     };
 
+    // Deltas collect here and reach the state once per animation frame, so
+    // a burst of deltas costs one render instead of one per delta.
+    const pendingDeltas = new Map<string, string>();
+    let deltaFrame: number | undefined;
+    let deltaTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const flushDeltas = () => {
+      if (deltaFrame !== undefined) {
+        cancelAnimationFrame(deltaFrame);
+        deltaFrame = undefined;
+      }
+      if (deltaTimer !== undefined) {
+        clearTimeout(deltaTimer);
+        deltaTimer = undefined;
+      }
+      const deltas = [...pendingDeltas];
+      pendingDeltas.clear();
+      for (const [answerId, text] of deltas) {
+        updateMessage(answerId, (message) => ({
+          ...message,
+          text: message.text + text,
+        }));
+      }
+    };
+
+    const queueDelta = (answerId: string, text: string) => {
+      pendingDeltas.set(answerId, (pendingDeltas.get(answerId) ?? '') + text);
+      if (deltaTimer !== undefined) {
+        return;
+      }
+      // The frame callback runs just before the page paints, so the text
+      // shows in the first frame after it arrived. The timer covers pages
+      // that draw no frames.
+      if (typeof requestAnimationFrame === 'function') {
+        deltaFrame = requestAnimationFrame(flushDeltas);
+      }
+      deltaTimer = setTimeout(flushDeltas, DELTA_FLUSH_TIMEOUT_MS);
+    };
+
     const failStreamingAnswers = (error: AnswerError) => {
+      flushDeltas();
       for (const message of get().messages.filter(isStreaming)) {
         updateMessage(message.id, (answer) => ({
           ...answer,
@@ -138,6 +184,12 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
         set({ notice: (error as Error).message });
         return;
       }
+      if (event.type === 'answer-delta') {
+        queueDelta(event.answerId, event.text);
+        return;
+      }
+      // Every other event comes after the deltas before it.
+      flushDeltas();
       if (event.type === 'message-rejected') {
         set({ notice: event.message });
         if (event.answerId !== undefined) {
@@ -199,6 +251,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
       answerId: string,
       tier?: 'premium',
     ): string | undefined => {
+      flushDeltas();
       const messages = get().messages;
       const previous = messages.find((message) => message.id === answerId);
       if (!previous || messages.some(isStreaming)) {
@@ -340,6 +393,12 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
           notice: undefined,
           messages: [...state.messages, questionRecord, answerRecord],
         });
+        // The question goes out before the writes to IndexedDB, which would
+        // otherwise delay its first token. The saver writes the two records
+        // before any later version of the answer, so none is overwritten.
+        sendAsk(answerRecord.id, {});
+        saver.save(questionRecord);
+        saver.save(answerRecord);
 
         if (isNewConversation) {
           await database.conversations.put({
@@ -354,10 +413,8 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
             updatedAt: timestamp,
           });
         }
-        await database.messages.bulkPut([questionRecord, answerRecord]);
         await refreshConversations();
-
-        sendAsk(answerRecord.id, {});
+        await saver.flush();
       },
 
       async retryWithPremium(answerId) {
@@ -394,6 +451,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
         if (get().messages.some(isStreaming)) {
           get().stop();
         }
+        flushDeltas();
         await saver.flush();
         const messages = await readMessages(database, conversationId);
         await writeCurrentConversation(conversationId);
@@ -414,6 +472,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
       },
 
       stop() {
+        flushDeltas();
         for (const message of get().messages.filter(isStreaming)) {
           const sent =
             port !== undefined && post({ type: 'stop', answerId: message.id });
@@ -430,12 +489,14 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
         if (get().messages.some(isStreaming)) {
           get().stop();
         }
+        flushDeltas();
         await saver.flush();
         await writeCurrentConversation(NEW_CHAT);
         set({ conversationId: undefined, messages: [], notice: undefined });
       },
 
       whenSaved() {
+        flushDeltas();
         return saver.flush();
       },
     };
@@ -444,7 +505,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
 
 /** Applies one answer event to the answer it belongs to. */
 function applyAnswerEvent(
-  event: Exclude<AnswerEvent, { type: 'message-rejected' }>,
+  event: Exclude<AnswerEvent, { type: 'message-rejected' | 'answer-delta' }>,
   updateMessage: (
     answerId: string,
     change: (message: MessageRecord) => MessageRecord,
@@ -461,13 +522,8 @@ function applyAnswerEvent(
           reasons: event.reasons,
           fromCache: event.fromCache,
           inputTokens: event.inputTokens,
+          context: event.context,
         },
-      }));
-      break;
-    case 'answer-delta':
-      updateMessage(event.answerId, (message) => ({
-        ...message,
-        text: message.text + event.text,
       }));
       break;
     case 'answer-usage':
