@@ -43,16 +43,19 @@ export default defineConfig({
     permissions: [
       'storage',
       'contextMenus',
-      // activeTab covers the tab of a context-menu click; scripting
-      // injects the page reader only when the user asks about a page.
+      // activeTab covers the tab of a toolbar button click, a keyboard
+      // command or a context-menu click (not of a click in the side
+      // panel); scripting injects the page reader into that tab only when
+      // the user asks about the page.
       'activeTab',
       'scripting',
       ...(browser === 'firefox' ? [] : ['sidePanel']),
     ],
     // The backend is the only origin the extension talks to by default.
     host_permissions: [`${backendUrl.origin}/*`, ...testHostPermissions],
-    // Requested at run time, one origin at a time: a self-hosted backend
-    // from the options page, or a page the user asks about.
+    // Requested at run time for one origin only: a self-hosted backend
+    // that the user enters on the options page. Pages are read under
+    // activeTab, never through these.
     optional_host_permissions: ['https://*/*', 'http://*/*'],
     // sidePanel.open(), which the popup and the keyboard command call,
     // arrived in Chrome 116.

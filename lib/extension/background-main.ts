@@ -17,6 +17,8 @@ import { serveChatPort } from './chat-port-handler';
 import { BACKEND_URL } from './config';
 import { getDatabase } from './database';
 import { debugLog, setDebugLogging } from './debug-log';
+import { isTabAccessError } from './active-tab';
+import { t } from './i18n';
 import { PageReadError, readTabPage } from './page-context';
 import { CHAT_PORT_NAME } from './port-messages';
 import { previewQuestion } from './question-preview';
@@ -186,11 +188,29 @@ async function readPageForPanel(tabId: number): Promise<PageRead> {
     const page = await readTabPage(tabId);
     return { type: 'page-read', ...page };
   } catch (error) {
-    if (error instanceof PageReadError) {
-      return { type: 'page-read-failed', message: error.message };
+    if (!(error instanceof PageReadError)) {
+      throw error;
     }
-    throw error;
+    if (isTabAccessError(error.cause)) {
+      return { type: 'page-read-failed', message: await describeTabAccess() };
+    }
+    return { type: 'page-read-failed', message: error.message };
   }
+}
+
+/**
+ * Tells the user how to grant activeTab on the tab: the keyboard command
+ * as the user bound it, or the toolbar button when it is unbound (as in
+ * headless Chromium, which binds no command).
+ */
+async function describeTabAccess(): Promise<string> {
+  const commands = await browser.commands.getAll().catch(() => []);
+  const shortcut = commands.find(
+    (command) => command.name === OPEN_SIDE_PANEL_COMMAND,
+  )?.shortcut;
+  return shortcut
+    ? t('pageAccessNeededShortcut', shortcut)
+    : t('pageAccessNeeded');
 }
 
 function followDebugSwitch(): void {

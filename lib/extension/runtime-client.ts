@@ -7,7 +7,7 @@ import type { ChatMessage } from '../protocol';
 import type { ChatPort } from './chat-port';
 import { CHAT_PORT_NAME } from './port-messages';
 import { t } from './i18n';
-import { findActiveWebTab, originPattern } from './active-tab';
+import { findActiveTab } from './active-tab';
 import {
   pageReadSchema,
   parseRuntimeResponse,
@@ -48,30 +48,22 @@ export async function requestUsageRefresh(): Promise<UsageSnapshot> {
 }
 
 /**
- * Reads the active tab for "Ask about this page". Asks for the tab's host
- * permission first, so call it from a click: browsers accept a permission
- * request only during a user gesture. Resolves with `page-read-failed` and
- * a sentence when there is no web page, the user declines or the page has
- * no text.
+ * Reads the active tab for "Ask about this page" through the background,
+ * which injects the reader with `scripting` under the activeTab grant.
+ * Resolves with `page-read-failed` and a sentence when the tab is not a
+ * web page, has no text, or has not been granted yet. activeTab is granted
+ * by a click on the toolbar button that opens the popup (checked in
+ * Chromium 156) and, per Chrome's activeTab documentation, by a keyboard
+ * command or a context-menu click. A click in the side panel grants
+ * nothing (checked in Chromium 156), so the sentence names those gestures.
+ * No permission is requested here.
  */
 export async function requestActivePage(): Promise<PageRead> {
-  const tab = await findActiveWebTab();
+  const tab = await findActiveTab();
   if (!tab) {
     return {
       type: 'page-read-failed',
       message: t('pageNotWebPage'),
-    };
-  }
-  const origins = [originPattern(tab.url)];
-  // NOTE: Firefox accepts permissions.request only in the synchronous part
-  // of a click handler, so after these awaits it may reject the request.
-  const granted =
-    (await browser.permissions.contains({ origins })) ||
-    (await browser.permissions.request({ origins }));
-  if (!granted) {
-    return {
-      type: 'page-read-failed',
-      message: t('pagePermissionNeeded', new URL(tab.url).host),
     };
   }
   const response = await sendRequest({ type: 'read-page', tabId: tab.id });

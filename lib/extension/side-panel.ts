@@ -58,6 +58,9 @@ function openSidePanelNow(windowId: number): Promise<void> {
 /**
  * Keeps the toolbar button opening the popup (the token HUD) rather than
  * the panel; the popup's button and the keyboard command open the panel.
+ * The popup also matters for reading pages: in Chromium 156 a toolbar
+ * click that shows a popup grants activeTab, and one that opens the side
+ * panel directly does not.
  */
 export async function configureSidePanelBehavior(): Promise<void> {
   await getChromeSidePanel()?.setPanelBehavior({
