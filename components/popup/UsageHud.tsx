@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'react';
 import { useStore } from 'zustand';
 import { browser } from 'wxt/browser';
-import { UPGRADE_URL } from '@/lib/extension/config';
 import { debugLog } from '@/lib/extension/debug-log';
 import { formatResetTime } from '@/lib/extension/error-messages';
 import { buildWeekSeries, summarizeSavings } from '@/lib/extension/hud-figures';
@@ -11,14 +10,22 @@ import {
   readQuestionStats,
   type QuestionStats,
 } from '@/lib/extension/question-stats';
+import { requestUsageRefresh } from '@/lib/extension/runtime-client';
 import { openSidePanel } from '@/lib/extension/side-panel';
 import { QUESTION_STATS_STORAGE_KEY } from '@/lib/extension/storage-keys';
 import type { UsageStore } from '@/lib/extension/usage-store';
 import { classifyRemaining } from '@/lib/extension/usage-snapshot';
 import { formatTokens } from '../format';
+import { PlanOffer } from './PlanOffer';
 import { UsageChart } from './UsageChart';
 import { UsageMeter } from './UsageMeter';
 import './usage-hud.css';
+
+/**
+ * How often the open popup asks the backend for its figures again, so a
+ * plan bought in another tab shows within seconds: 3 seconds.
+ */
+export const USAGE_POLL_MS = 3_000;
 
 /** Name of the keyboard command that opens the side panel. */
 const OPEN_SIDE_PANEL_COMMAND = 'open-side-panel';
@@ -27,8 +34,9 @@ const OPEN_SIDE_PANEL_COMMAND = 'open-side-panel';
  * Renders the popup, the token HUD: tokens left with a meter, about how
  * many questions they cover, use this period, the reset date and plan.
  * Below come the cache's and routing's savings, the last 7 days by tier,
- * an upgrade button when the allowance runs low, and a button that opens
- * the side panel. The figures move live while an answer streams.
+ * what the plan includes with the next plan's upgrade button, and a button
+ * that opens the side panel. The figures move live while an answer
+ * streams, and are asked for again every few seconds while it is open.
  */
 export function UsageHud({ store }: { store: UsageStore }) {
   const phase = useStore(store, (state) => state.phase);
@@ -41,6 +49,7 @@ export function UsageHud({ store }: { store: UsageStore }) {
   const [openedAt] = useState(() => Date.now());
 
   useEffect(() => store.getState().start(), [store]);
+  useUsagePolling();
 
   const figures = snapshot?.figures;
   const problem =
@@ -148,20 +157,12 @@ export function UsageHud({ store }: { store: UsageStore }) {
             </p>
           )}
           <UsageChart days={buildWeekSeries(figures.daily, openedAt)} />
-          {UPGRADE_URL && level !== 'ok' && (
-            <p className="hud__upgrade">
-              {figures.remaining === 0 ? t('upgradeGone') : t('upgradeLow')}{' '}
-              <a
-                className="button primary"
-                href={UPGRADE_URL}
-                target="_blank"
-                rel="noopener noreferrer"
-                data-testid="upgrade"
-              >
-                {t('upgrade')}
-              </a>
-            </p>
-          )}
+          <PlanOffer
+            backendUrl={snapshot?.backendUrl ?? ''}
+            currentPlan={figures.plan}
+            level={level}
+            remaining={figures.remaining}
+          />
         </section>
       )}
       {phase === 'ready' && !figures && !problem && (
@@ -242,6 +243,21 @@ function Savings({
       </dd>
     </dl>
   );
+}
+
+/** Asks the background to refresh the figures every USAGE_POLL_MS. */
+function useUsagePolling(): void {
+  useEffect(() => {
+    const timer = setInterval(() => {
+      // The store follows the mirror, so the new figures arrive through it.
+      requestUsageRefresh().catch((error: unknown) =>
+        debugLog('popup', 'refreshing the usage failed', {
+          error: String(error),
+        }),
+      );
+    }, USAGE_POLL_MS);
+    return () => clearInterval(timer);
+  }, []);
 }
 
 /** Reads the question counts and follows their changes. */

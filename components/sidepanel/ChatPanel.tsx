@@ -13,6 +13,7 @@ import { PENDING_SELECTION_STORAGE_KEY } from '@/lib/extension/storage-keys';
 import { Composer } from './Composer';
 import { ConversationList } from './ConversationList';
 import { MessageView } from './MessageView';
+import { PlanNotice } from './PlanNotice';
 import './chat-panel.css';
 import './markdown.css';
 
@@ -121,6 +122,7 @@ export function ChatPanel({ store }: { store: ChatStore }) {
           {notice}
         </p>
       )}
+      <PlanNotice />
       <Composer
         history={history}
         streaming={streaming}
