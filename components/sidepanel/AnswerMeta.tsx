@@ -1,5 +1,6 @@
 import type { MessageRecord } from '@/lib/extension/database';
 import { t } from '@/lib/extension/i18n';
+import type { ContextReport } from '@/lib/protocol';
 import { formatTokens } from '../format';
 
 interface AnswerMetaProps {
@@ -11,8 +12,9 @@ interface AnswerMetaProps {
 
 /**
  * Renders the line under an answer: model, tier, tokens in and out, what it cost
- * of the allowance or "from cache, free", why the router chose the tier,
- * and "Retry with premium" for an answer that did not come from premium.
+ * of the allowance or "from cache, free", what context went with the
+ * question, why the router chose the tier, and "Retry with premium" for an
+ * answer that did not come from premium.
  */
 export function AnswerMeta({
   message,
@@ -88,6 +90,13 @@ export function AnswerMeta({
             <span>{t('deliveredTokensCount')}</span>
           )}
       </p>
+      {answer.context && !answer.fromCache && (
+        <ContextFigures
+          report={answer.context}
+          estimate={false}
+          testId="answer-context"
+        />
+      )}
       {answer.reasons.length > 0 && (
         <p className="answer__reasons" data-testid="answer-reasons">
           {answer.fromCache
@@ -109,6 +118,74 @@ export function AnswerMeta({
       {retry}
     </footer>
   );
+}
+
+/**
+ * Renders what went with a question besides it and what was left out:
+ * context tokens of the budget, summarized or dropped turns, and the
+ * page's passages. The composer shows the same line as an estimate.
+ */
+export function ContextFigures({
+  report,
+  estimate,
+  testId,
+}: {
+  report: ContextReport;
+  estimate: boolean;
+  testId: string;
+}) {
+  return (
+    <p
+      className={estimate ? 'composer__preview' : 'answer__reasons'}
+      data-testid={testId}
+      data-sent-tokens={report.sentTokens}
+      data-budget-tokens={report.budgetTokens}
+      data-summarized-turns={report.summarizedTurns}
+      data-dropped-turns={report.droppedTurns}
+      data-sent-passages={report.page?.sentPassages ?? ''}
+      data-total-passages={report.page?.totalPassages ?? ''}
+    >
+      {describeContext(report, estimate).join(' · ')}
+    </p>
+  );
+}
+
+/** Returns the parts of the context line, in the order they are shown. */
+function describeContext(report: ContextReport, estimate: boolean): string[] {
+  const sent = formatTokens(report.sentTokens);
+  const budget = formatTokens(report.budgetTokens);
+  const parts = [
+    estimate
+      ? t('contextSentEstimate', sent, budget)
+      : t('contextSent', sent, budget),
+  ];
+  if (report.summarizedTurns === 1) {
+    parts.push(t('contextSummarizedOne'));
+  } else if (report.summarizedTurns > 1) {
+    parts.push(t('contextSummarizedMany', report.summarizedTurns));
+  }
+  if (report.summary?.status === 'written' && report.summary.charged > 0) {
+    parts.push(
+      t('contextSummaryCharged', formatTokens(report.summary.charged)),
+    );
+  }
+  if (report.droppedTurns === 1) {
+    parts.push(t('contextDroppedOne'));
+  } else if (report.droppedTurns > 1) {
+    parts.push(t('contextDroppedMany', report.droppedTurns));
+  }
+  const page = report.page;
+  if (page && page.sentPassages === 0) {
+    parts.push(t('contextPageLeftOut'));
+  } else if (page && page.omittedChars === 0) {
+    parts.push(t('contextPageWhole'));
+  } else if (page) {
+    const leftOut = Math.round((page.omittedChars / page.totalChars) * 100);
+    parts.push(
+      t('contextPage', page.sentPassages, page.totalPassages, leftOut),
+    );
+  }
+  return parts;
 }
 
 function tierName(tier: 'cheap' | 'premium'): string {

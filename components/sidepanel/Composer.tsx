@@ -9,6 +9,7 @@ import {
 } from '@/lib/extension/runtime-client';
 import type { QuestionPreview } from '@/lib/extension/runtime-messages';
 import { formatTokens } from '../format';
+import { ContextFigures } from './AnswerMeta';
 import { PageChip, type AttachedPage } from './PageChip';
 
 /** Pause in typing after which the preview is asked for, in milliseconds. */
@@ -58,7 +59,12 @@ export function Composer({
     }
     let current = true;
     const timer = setTimeout(() => {
-      requestQuestionPreview(trimmed, history)
+      requestQuestionPreview(trimmed, history, {
+        pageContext: page
+          ? { title: page.title, url: page.url, text: page.text }
+          : undefined,
+        tier: premium ? 'premium' : 'auto',
+      })
         .then((result) => current && setPreview(result))
         .catch((error: unknown) =>
           debugLog('composer', 'preview failed', { error: String(error) }),
@@ -68,7 +74,7 @@ export function Composer({
       current = false;
       clearTimeout(timer);
     };
-  }, [trimmed, tooLong, history]);
+  }, [trimmed, tooLong, history, page, premium]);
 
   const send = (event?: FormEvent) => {
     event?.preventDefault();
@@ -146,8 +152,15 @@ export function Composer({
         onKeyDown={handleKeyDown}
       />
       <p className="composer__preview" data-testid="question-preview">
-        {describeDraft(trimmed, preview, premium, page)}
+        {describeDraft(trimmed, preview, premium)}
       </p>
+      {trimmed !== '' && !tooLong && preview?.context && (
+        <ContextFigures
+          report={preview.context}
+          estimate
+          testId="context-preview"
+        />
+      )}
       <div className="composer__row">
         <label className="composer__toggle">
           <input
@@ -190,7 +203,6 @@ function describeDraft(
   draft: string,
   preview: QuestionPreview | undefined,
   premium: boolean,
-  page: AttachedPage | undefined,
 ): string {
   if (draft.length > REQUEST_LIMITS.questionChars) {
     return t(
@@ -200,7 +212,7 @@ function describeDraft(
     );
   }
   if (draft !== '' && preview) {
-    const tokens = formatTokens(preview.inputTokens + (page?.tokens ?? 0));
+    const tokens = formatTokens(preview.inputTokens);
     if (premium) {
       return t('previewPremium', tokens);
     }

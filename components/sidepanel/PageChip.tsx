@@ -11,7 +11,10 @@ export interface AttachedPage {
   trimmed: boolean;
 }
 
-/** Shows the attached page and its token count before the question is sent. */
+/**
+ * Shows the attached page and its token count before the question is
+ * sent, and that only the passages matching the question go with it.
+ */
 export function PageChip({
   page,
   onRemove,
@@ -27,7 +30,11 @@ export function PageChip({
       data-trimmed={String(page.trimmed)}
     >
       <span className="page-chip__title">{page.title}</span>
-      <span className="page-chip__tokens" data-testid="page-tokens">
+      <span
+        className="page-chip__tokens"
+        data-testid="page-tokens"
+        title={t('pagePassagesHint')}
+      >
         {page.trimmed
           ? t(
               'pageTokensTrimmed',

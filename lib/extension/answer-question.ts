@@ -333,6 +333,7 @@ async function streamAnswer(
           reasons: route.reasons,
           inputTokens: route.inputTokens,
           fromCache: route.fromCache,
+          context: route.context,
         });
         rememberRouteModel(route.tier, route.model).catch(logFailure);
         services.usage

@@ -172,7 +172,10 @@ export async function handleRuntimeRequest(
   const request = parseRuntimeRequest(message);
   switch (request.type) {
     case 'preview-question':
-      return previewQuestion(request.question, request.history);
+      return previewQuestion(request.question, request.history, {
+        pageContext: request.pageContext,
+        tier: request.tier,
+      });
     case 'refresh-usage': {
       const snapshot = await refreshUsage(services);
       const response: UsageRefreshed = { type: 'usage-refreshed', snapshot };

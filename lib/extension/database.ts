@@ -4,7 +4,13 @@
  * pages share it, because they share the extension's origin.
  */
 import { Dexie, type Table } from 'dexie';
-import type { ErrorCode, PageContext, RequestedTier, Tier } from '../protocol';
+import type {
+  ContextReport,
+  ErrorCode,
+  PageContext,
+  RequestedTier,
+  Tier,
+} from '../protocol';
 
 /** Name of the IndexedDB database. */
 export const DATABASE_NAME = 'tokenwise';
@@ -82,6 +88,8 @@ export interface AnswerDetails {
   charged?: number;
   /** True when the backend counted with the tokenizer, not the provider. */
   estimated?: boolean;
+  /** What went with the question besides it, as the backend reported. */
+  context?: ContextReport;
 }
 
 /** Error codes of the wire protocol plus failures the extension detects. */

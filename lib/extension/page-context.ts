@@ -27,12 +27,15 @@ export class PageReadError extends Error {
 }
 
 /**
- * Injects the reader into a tab and prepares its text. Throws a
- * PageReadError when the tab cannot be scripted or yields no text.
+ * Injects the reader into a tab and prepares its text. Without a token
+ * budget the whole readable text is kept, up to the protocol's character
+ * limit, because the backend sends only the passages that match each
+ * question. Throws a PageReadError when the tab cannot be scripted or
+ * yields no text.
  */
 export async function readTabPage(
   tabId: number,
-  budget?: number,
+  budget = Number.POSITIVE_INFINITY,
 ): Promise<PreparedPage> {
   let results;
   try {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   REQUEST_LIMITS,
   chatMessageSchema,
+  contextReportSchema,
   errorCodeSchema,
   pageContextSchema,
   requestedTierSchema,
@@ -89,6 +90,8 @@ export const answerEventSchema = z.discriminatedUnion('type', [
     /** Input tokens the backend counted; the original's for a cache hit. */
     inputTokens: tokenCount,
     fromCache: z.boolean(),
+    /** What went with the question besides it, as the backend reported. */
+    context: contextReportSchema.optional(),
   }),
   z.object({
     type: z.literal('answer-delta'),

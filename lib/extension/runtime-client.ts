@@ -3,7 +3,7 @@
  * one-off requests, with every response parsed before use.
  */
 import { browser } from 'wxt/browser';
-import type { ChatMessage } from '../protocol';
+import type { ChatMessage, PageContext, RequestedTier } from '../protocol';
 import type { ChatPort } from './chat-port';
 import { CHAT_PORT_NAME } from './port-messages';
 import { t } from './i18n';
@@ -28,15 +28,21 @@ function sendRequest(request: RuntimeRequestInput): Promise<unknown> {
   return browser.runtime.sendMessage(request);
 }
 
-/** Asks the background for a draft question's route and token estimate. */
+/**
+ * Asks the background for a draft question's route and token estimate,
+ * with the attached page and the tier it will be sent with, if any.
+ */
 export async function requestQuestionPreview(
   question: string,
   history: ChatMessage[],
+  options: { pageContext?: PageContext; tier?: RequestedTier } = {},
 ): Promise<QuestionPreview> {
   const response = await sendRequest({
     type: 'preview-question',
     question,
     history,
+    pageContext: options.pageContext,
+    tier: options.tier,
   });
   return parseRuntimeResponse(questionPreviewSchema, response);
 }

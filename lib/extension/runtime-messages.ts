@@ -3,7 +3,14 @@
  * background, and their responses. Both ends parse with these schemas.
  */
 import { z } from 'zod';
-import { REQUEST_LIMITS, chatMessageSchema, tierSchema } from '../protocol';
+import {
+  REQUEST_LIMITS,
+  chatMessageSchema,
+  contextReportSchema,
+  pageContextSchema,
+  requestedTierSchema,
+  tierSchema,
+} from '../protocol';
 import { InvalidMessageError, formatIssues } from './port-messages';
 import { usageSnapshotSchema } from './usage-snapshot';
 
@@ -15,6 +22,10 @@ export const previewQuestionRequestSchema = z.object({
     .array(chatMessageSchema)
     .max(REQUEST_LIMITS.historyMessages)
     .default([]),
+  /** The page attached to the draft, whose passages the estimate picks. */
+  pageContext: pageContextSchema.optional(),
+  /** The tier the draft will be sent with; the router picks when absent or `auto`. */
+  tier: requestedTierSchema.optional(),
 });
 
 /** Fetch the usage from the backend into the mirror, for the popup. */
@@ -41,8 +52,13 @@ export const questionPreviewSchema = z.object({
   tier: tierSchema,
   score: z.number().min(0).max(1),
   reasons: z.array(z.string()),
-  /** Estimated input tokens of the question with its history. */
+  /**
+   * Estimated input tokens of the prompt: the question with the context
+   * the default budget of the tier lets through.
+   */
   inputTokens: z.number().int().nonnegative(),
+  /** Estimate of what goes with the question and what is left out. */
+  context: contextReportSchema.optional(),
 });
 export type QuestionPreview = z.infer<typeof questionPreviewSchema>;
 

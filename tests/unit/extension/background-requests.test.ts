@@ -14,6 +14,8 @@ import {
 } from '../../../lib/extension/runtime-messages';
 import { UsageMirror } from '../../../lib/extension/usage-mirror';
 import { routeQuestion } from '../../../lib/router';
+import { SUMMARY_MAX_TOKENS } from '../../../lib/context-budget';
+import { SYSTEM_PROMPT } from '../../../lib/system-prompt';
 import { countChatTokens } from '../../../lib/tokens';
 import {
   startProtocolServer,
@@ -57,7 +59,10 @@ describe('handleRuntimeRequest', () => {
     expect(preview.score).toBe(decision.score);
     expect(preview.reasons).toEqual(decision.reasons);
     expect(preview.inputTokens).toBe(
-      countChatTokens([{ role: 'user', content: question }]),
+      countChatTokens([
+        { role: 'system', content: SYSTEM_PROMPT },
+        { role: 'user', content: question },
+      ]),
     );
   });
 
@@ -74,10 +79,44 @@ describe('handleRuntimeRequest', () => {
       parseRuntimeResponse(questionPreviewSchema, response).inputTokens,
     ).toBe(
       countChatTokens([
+        { role: 'system', content: SYSTEM_PROMPT },
         ...history,
         { role: 'user', content: 'And the second?' },
       ]),
     );
+  });
+
+  it('previews summarized turns and page passages', async () => {
+    const history = [1, 2, 3, 4].flatMap((index) => [
+      { role: 'user' as const, content: `Question ${index}?` },
+      { role: 'assistant' as const, content: `Answer ${index}.` },
+    ]);
+    const text = Array.from(
+      { length: 200 },
+      (_, index) => `Paragraph ${index} is about the old harbour walls.`,
+    )
+      .concat('The lighthouse keeper retired in 1950.')
+      .join('\n\n');
+
+    const response = await handleRuntimeRequest(
+      {
+        type: 'preview-question',
+        question: 'When did the lighthouse keeper retire?',
+        history,
+        pageContext: { title: 'Harbour', url: 'https://harbour.test/', text },
+        tier: 'premium',
+      },
+      services,
+    );
+    const preview = parseRuntimeResponse(questionPreviewSchema, response);
+
+    expect(preview.context?.budgetTokens).toBe(8_000);
+    expect(preview.context?.recentTurns).toBe(2);
+    expect(preview.context?.summarizedTurns).toBe(2);
+    expect(preview.context?.summaryTokens).toBe(SUMMARY_MAX_TOKENS);
+    expect(preview.context?.page?.sentPassages).toBe(1);
+    expect(preview.context?.page?.totalPassages).toBeGreaterThan(10);
+    expect(preview.context?.sentTokens).toBeLessThanOrEqual(8_000);
   });
 
   it('refreshes the usage mirror', async () => {
