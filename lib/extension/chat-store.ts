@@ -106,6 +106,7 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
   const createId = options.createId ?? (() => crypto.randomUUID());
   const saver = createMessageSaver(database);
   let port: ChatPort | undefined;
+  let loading: Promise<void> | undefined;
 
   return createStore<ChatState & ChatActions>()((set, get) => {
     const updateMessage = (
@@ -320,6 +321,31 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
       }
     };
 
+    const loadConversation = async () => {
+      const settings = await readSettings();
+      await pruneConversations(database, settings.historyRetentionDays, now());
+      await refreshConversations();
+      const conversation = await findCurrentConversation(database);
+      if (!conversation) {
+        set({ phase: 'ready', conversationId: undefined, messages: [] });
+        return;
+      }
+      const messages = await readMessages(database, conversation.id);
+      const repaired = messages.map((message) =>
+        isStreaming(message)
+          ? { ...message, status: 'stopped' as const }
+          : message,
+      );
+      await database.messages.bulkPut(
+        repaired.filter((message, index) => message !== messages[index]),
+      );
+      set({
+        phase: 'ready',
+        conversationId: conversation.id,
+        messages: repaired,
+      });
+    };
+
     return {
       phase: 'loading',
       conversationId: undefined,
@@ -327,43 +353,22 @@ export function createChatStore(options: ChatStoreOptions): ChatStore {
       conversations: [],
       notice: undefined,
 
-      async load() {
-        const settings = await readSettings();
-        await pruneConversations(
-          database,
-          settings.historyRetentionDays,
-          now(),
-        );
-        await refreshConversations();
-        const conversation = await findCurrentConversation(database);
-        if (!conversation) {
-          set({ phase: 'ready', conversationId: undefined, messages: [] });
-          return;
-        }
-        const messages = await readMessages(database, conversation.id);
-        const repaired = messages.map((message) =>
-          isStreaming(message)
-            ? { ...message, status: 'stopped' as const }
-            : message,
-        );
-        await database.messages.bulkPut(
-          repaired.filter((message, index) => message !== messages[index]),
-        );
-        set({
-          phase: 'ready',
-          conversationId: conversation.id,
-          messages: repaired,
-        });
+      load() {
+        loading = loadConversation();
+        return loading;
       },
 
       async ask(question, askOptions = {}) {
+        // A question sent while the stored conversation loads waits for it,
+        // because the load would replace the messages the question adds.
+        await loading?.catch(() => undefined);
         const text = question.trim();
         const state = get();
         if (text === '' || state.messages.some(isStreaming)) {
           return;
         }
 
-        // The messages go into the state before any await, so a second
+        // The messages go into the state before any further await, so a second
         // ask in the same moment sees the first one streaming.
         const timestamp = now();
         const isNewConversation = state.conversationId === undefined;
