@@ -22,6 +22,7 @@ import {
 } from '@/lib/extension/settings';
 import { DEBUG_STORAGE_KEY } from '@/lib/extension/storage-keys';
 import { formatBytes, formatTokens } from '../format';
+import { ServerDataSection } from './ServerDataSection';
 import './options-page.css';
 
 const MEGABYTE = 1024 * 1024;
@@ -37,7 +38,8 @@ const ROUTING_LABELS: Record<RoutingPreference, MessageName> = {
 
 /**
  * Renders the options page: routing preference, the answer cache, history
- * retention, export, deleting local data, the backend URL and debug logs.
+ * retention, export, deleting local data and data on the server, the
+ * backend URL and debug logs.
  */
 export function OptionsPage({ database }: { database: TokenwiseDatabase }) {
   const [settings, setSettings] = useState<Settings | undefined>();
@@ -294,6 +296,13 @@ export function OptionsPage({ database }: { database: TokenwiseDatabase }) {
           {t('deleteLocalData')}
         </button>
       </section>
+
+      <ServerDataSection
+        database={database}
+        backendUrl={resolveBackendUrl(settings)}
+        setStatus={setStatus}
+        onDeleted={refreshStats}
+      />
 
       <BackendSection
         settings={settings}

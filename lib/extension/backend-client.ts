@@ -4,12 +4,14 @@
  */
 import {
   chatEventSchemas,
+  deleteInstallResponseSchema,
   errorBodySchema,
   registerInstallResponseSchema,
   usageResponseSchema,
   type ChatEvent,
   type ChatEventName,
   type ChatRequest,
+  type DeleteInstallResponse,
   type ErrorCode,
   type UsageResponse,
 } from '../protocol';
@@ -40,7 +42,7 @@ const CODES_BY_STATUS: Record<number, ErrorCode> = {
 };
 
 interface BackendRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   headers?: Record<string, string>;
   body?: string;
 }
@@ -178,6 +180,36 @@ export class BackendClient {
       throw await readErrorResponse(response);
     }
     return parseJsonResponse(response, usageResponseSchema, 'GET /v1/usage');
+  }
+
+  /**
+   * Deletes this install's data on the backend with
+   * `DELETE /v1/installs/me`, sending the stored token as it is, because
+   * registering first would only create a new, empty install. Returns
+   * undefined when no registration with this backend is stored, so the
+   * backend holds nothing of this browser. Throws a BackendError when the
+   * backend rejects the request, which then deleted nothing.
+   */
+  async deleteInstallData(
+    signal?: AbortSignal,
+  ): Promise<DeleteInstallResponse | undefined> {
+    const stored = await readInstall();
+    if (!stored || stored.backendUrl !== this.baseUrl) {
+      return undefined;
+    }
+    const response = await this.send(
+      '/v1/installs/me',
+      withToken({ method: 'DELETE' }, stored.token),
+      signal,
+    );
+    if (!response.ok) {
+      throw await readErrorResponse(response);
+    }
+    return parseJsonResponse(
+      response,
+      deleteInstallResponseSchema,
+      'DELETE /v1/installs/me',
+    );
   }
 
   private isUsable(install: InstallRecord): boolean {

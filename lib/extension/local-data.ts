@@ -1,6 +1,9 @@
-/** Deleting the extension's local data, for the options page. */
+/** Deleting the extension's data, in the browser and on the backend, for the options page. */
 import { browser } from 'wxt/browser';
+import type { DeleteInstallResponse } from '../protocol';
+import type { BackendClient } from './backend-client';
 import type { TokenwiseDatabase } from './database';
+import { clearInstall } from './install-store';
 import {
   CURRENT_CONVERSATION_STORAGE_KEY,
   PENDING_SELECTION_STORAGE_KEY,
@@ -40,4 +43,41 @@ export async function clearLocalData(
     QUESTION_STATS_STORAGE_KEY,
     PENDING_SELECTION_STORAGE_KEY,
   ]);
+}
+
+/** The outcome of deleteAllData. */
+export interface AllDataDeletion {
+  /** The backend's report, or undefined when this browser had no install there. */
+  server: DeleteInstallResponse | undefined;
+  /** The install registered afterwards, when registering worked. */
+  newInstallId?: string;
+  /** Why registering a new install failed; the next question retries it. */
+  registrationError?: string;
+}
+
+/**
+ * Deletes this install's data on the backend, then everything stored in
+ * this browser (conversations, cached answers, usage mirror and the old
+ * registration), then registers a new install so the extension keeps
+ * working. The settings stay. When the backend deletion fails, it throws
+ * before anything local is deleted, so the user can retry.
+ */
+export async function deleteAllData(options: {
+  database: TokenwiseDatabase;
+  client: BackendClient;
+}): Promise<AllDataDeletion> {
+  const server = await options.client.deleteInstallData();
+
+  await clearLocalData(options.database);
+  await clearInstall();
+
+  try {
+    const install = await options.client.register();
+    return { server, newInstallId: install.installId };
+  } catch (error) {
+    return {
+      server,
+      registrationError: error instanceof Error ? error.message : String(error),
+    };
+  }
 }
