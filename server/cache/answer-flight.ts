@@ -8,6 +8,7 @@
  * call going for them (see server/chat/stream-answer.ts), and stops it when
  * the last follower leaves too (onFollowersGone).
  */
+import type { ErrorCode } from '../../lib/protocol';
 import type { UsageCounts } from '../store/types';
 
 /** How a shared call ended. */
@@ -19,8 +20,14 @@ export type FlightEnd =
       model: string;
       usage: UsageCounts;
     }
-  /** The call failed, was cut short or was never made. */
-  | { kind: 'failed' };
+  /**
+   * The call failed, was cut short or was never made. `failure` is the
+   * leader's error code and wait, when the provider call itself failed.
+   */
+  | {
+      kind: 'failed';
+      failure?: { code: ErrorCode; retryAfterSeconds?: number };
+    };
 
 export interface FlightListener {
   onDelta(text: string): void;

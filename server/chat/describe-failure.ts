@@ -111,7 +111,7 @@ function describeModels(
 }
 
 /** Advises when to ask again, from the provider's Retry-After when it sent one. */
-function describeWait(seconds: number | undefined): string {
+export function describeWait(seconds: number | undefined): string {
   if (seconds === undefined || seconds <= 1) {
     return 'Ask again in a moment';
   }

@@ -240,6 +240,15 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
       // The call outlived the client only when followers kept it going.
       if (outcome.error === undefined) {
         await shareAnswer(options, outcome, providerCounts(options, outcome));
+      } else {
+        const failure = describeFailure({
+          error: outcome.error,
+          stopping,
+          delivered: outcome.deltaCount > 0,
+          tier: options.decision.tier,
+          tierProvider,
+        });
+        options.flight?.finish({ kind: 'failed', failure });
       }
       logOutcome(options, outcome, { outcome: 'client_closed', ...usage });
       return;
@@ -261,6 +270,7 @@ async function runAnswer(options: RunAnswerOptions): Promise<void> {
     tier: options.decision.tier,
     tierProvider,
   });
+  options.flight?.finish({ kind: 'failed', failure });
   if (outcome.deltaCount === 0) {
     await services.store.release({
       requestId: options.requestId,

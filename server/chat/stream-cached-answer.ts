@@ -21,6 +21,7 @@ import type { AnswerFlight, FlightEnd } from '../cache/answer-flight';
 import type { AppServices } from '../http/context';
 import type { Prompt } from '../prompt';
 import type { TierProvider } from '../providers/index';
+import { describeWait } from './describe-failure';
 
 export interface StreamCachedAnswerOptions {
   services: AppServices;
@@ -131,12 +132,16 @@ async function finishAnswer(
   };
 
   if (end.kind === 'failed') {
+    const code = end.failure?.code ?? 'upstream_failed';
+    const retryAfterSeconds = end.failure?.retryAfterSeconds;
+    const wait = describeWait(retryAfterSeconds);
     send('error', {
-      code: 'upstream_failed',
-      message: `The same question, asked at the same moment, was being answered and that answer failed${deliveredChars > 0 ? ' before it finished' : ''}. Ask again; nothing was charged.`,
+      code,
+      message: `The same question, asked at the same moment, was being answered and that answer failed${deliveredChars > 0 ? ' before it finished' : ''}. ${wait}; nothing was charged.`,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
     });
     services.logger.warn(
-      { ...fields, outcome: 'upstream_failed', charged: 0 },
+      { ...fields, outcome: code, charged: 0 },
       'chat answer failed',
     );
     return;

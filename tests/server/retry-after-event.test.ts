@@ -114,6 +114,46 @@ describe('error event retryAfterSeconds', () => {
   });
 });
 
+describe('single flight retryAfterSeconds', () => {
+  it('carries the wait to followers', async () => {
+    backend = await startTestBackend(temp.directory, {
+      OPENAI_API_KEY: 'test-openai-key',
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+      TOKENWISE_CHEAP_MODEL: 'openai:gpt-5-mini',
+      TOKENWISE_MAX_ATTEMPTS: '3',
+    });
+    const install = await registerInstall(backend.url);
+    fake.enqueue({
+      type: 'slow-first-byte',
+      delayMs: 300,
+      then: { type: 'status', status: 429, retryAfter: 45 },
+    });
+
+    const results = await Promise.all(
+      Array.from({ length: 3 }, async () =>
+        readChatEvents(
+          await postChat(backend!.url, install.token, {
+            question: 'What is the capital of France?',
+            tier: 'cheap',
+          }),
+        ),
+      ),
+    );
+
+    expect(fake.requests).toHaveLength(1);
+    const followers = results.filter(
+      (events) => findEvent(events, 'route').fromCache,
+    );
+    expect(followers).toHaveLength(2);
+    for (const events of results) {
+      const error = findEvent(events, 'error');
+      expect(error.code).toBe('upstream_failed');
+      expect(error.retryAfterSeconds).toBe(45);
+      expect(error.message).toContain('Ask again in 45 seconds');
+    }
+  });
+});
+
 describe('describeFailure retryAfterSeconds', () => {
   const tierProvider = {
     tier: 'cheap',
