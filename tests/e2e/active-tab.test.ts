@@ -181,7 +181,9 @@ describe('activeTab page reading in Chromium', () => {
     await article.goto(articleUrl);
 
     // A click in the panel alone: the page stays closed to the extension.
-    expect(await askAboutPage(panel)).toContain(ACCESS_SENTENCE);
+    const refused = await askAboutPage(panel);
+    expect(refused).toContain(ACCESS_SENTENCE);
+    expect(refused).toContain('Tokenwise button in the toolbar');
     expect(await listGrantedOrigins(launched.serviceWorker)).toEqual([
       `http://127.0.0.1:${inject('backendPort')}/*`,
     ]);
@@ -203,6 +205,25 @@ describe('activeTab page reading in Chromium', () => {
     expect(await askAboutPage(panel)).toContain(ACCESS_SENTENCE);
     await article.close();
     await panel.close();
+  });
+
+  it('finds the keyboard command unbound', async () => {
+    const commands = await launched.serviceWorker.evaluate(async () => {
+      const scope = globalThis as unknown as {
+        chrome: {
+          commands: {
+            getAll(): Promise<Array<{ name?: string; shortcut?: string }>>;
+          };
+        };
+      };
+      return scope.chrome.commands.getAll();
+    });
+
+    // Declared, but headless Chromium binds no suggested key, so the
+    // access sentence above names only the toolbar button.
+    const command = commands.find((entry) => entry.name === 'open-side-panel');
+    expect(command).toBeDefined();
+    expect(command?.shortcut ?? '').toBe('');
   });
 
   it('gets no access from a click in the side panel', async () => {
