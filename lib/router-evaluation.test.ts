@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  bootstrapCostReduction,
   computeRandomCostReduction,
   findCheapestPoint,
   isHeldOut,
@@ -116,5 +117,67 @@ describe('splitRecords', () => {
     expect(heldOut.length).toBeLessThan(700);
     expect(heldOut.every((entry) => isHeldOut(entry.prompt))).toBe(true);
     expect(training.some((entry) => isHeldOut(entry.prompt))).toBe(false);
+  });
+});
+
+describe('bootstrapCostReduction', () => {
+  const options = { resamples: 200, seed: 7, coverage: 0.9 };
+  // A perfect score (the prompts that need premium score 1) and a useless one.
+  const perfect = RECORDS.map((entry) =>
+    entry.strongCorrect && !entry.weakCorrect ? 1 : 0,
+  );
+  const constant = RECORDS.map(() => 0);
+
+  it('gives the same intervals for the same seed', () => {
+    expect(bootstrapCostReduction(perfect, constant, RECORDS, options)).toEqual(
+      bootstrapCostReduction(perfect, constant, RECORDS, options),
+    );
+  });
+
+  it('brackets the figure of the full sample', () => {
+    const full = 1 - findCheapestPoint(perfect, RECORDS).premiumShare;
+    const { router } = bootstrapCostReduction(
+      perfect,
+      constant,
+      RECORDS,
+      options,
+    );
+
+    expect(router.low).toBeLessThanOrEqual(full);
+    expect(router.high).toBeGreaterThanOrEqual(full);
+  });
+
+  it('finds no lead over an identical baseline', () => {
+    const { leadOverBaseline } = bootstrapCostReduction(
+      perfect,
+      perfect,
+      RECORDS,
+      options,
+    );
+
+    expect(leadOverBaseline).toEqual({ low: 0, high: 0 });
+  });
+
+  it('finds a lead for a perfect router over a constant one', () => {
+    const { leadOverBaseline } = bootstrapCostReduction(
+      perfect,
+      constant,
+      RECORDS,
+      options,
+    );
+
+    expect(leadOverBaseline.low).toBeGreaterThanOrEqual(0);
+    expect(leadOverBaseline.high).toBeGreaterThan(0);
+  });
+
+  it.each([
+    [{ resamples: 0, seed: 1, coverage: 0.9 }, /Invalid resamples 0/],
+    [{ resamples: 1.5, seed: 1, coverage: 0.9 }, /Invalid resamples 1.5/],
+    [{ resamples: 10, seed: 1, coverage: 1 }, /Invalid coverage 1/],
+    [{ resamples: 10, seed: 1, coverage: Number.NaN }, /Invalid coverage NaN/],
+  ])('rejects options %j', (badOptions, message) => {
+    expect(() =>
+      bootstrapCostReduction(perfect, constant, RECORDS, badOptions),
+    ).toThrow(message);
   });
 });

@@ -204,3 +204,105 @@ export function computeRandomCostReduction(
     (target * strongAccuracy - weakAccuracy) / (strongAccuracy - weakAccuracy);
   return 1 - Math.min(1, share);
 }
+
+/** Percentile interval of a bootstrapped figure. */
+export interface BootstrapInterval {
+  low: number;
+  high: number;
+}
+
+export interface BootstrapResult {
+  /** Interval of the router's cost reduction at the quality target. */
+  router: BootstrapInterval;
+  /** Interval of the router's cost reduction minus the baseline's. */
+  leadOverBaseline: BootstrapInterval;
+}
+
+/**
+ * Estimates how much the cost reduction at the target quality depends on
+ * which prompts happened to be sampled. Each resample draws records.length
+ * prompts with replacement, using a seeded generator so that a report can
+ * be reproduced, and recomputes the figure for the router's scores and for
+ * a baseline's on the same prompts. Returns the percentile intervals
+ * between (1 - coverage) / 2 and (1 + coverage) / 2.
+ */
+export function bootstrapCostReduction(
+  scores: readonly number[],
+  baselineScores: readonly number[],
+  records: readonly RoutingRecord[],
+  options: {
+    resamples: number;
+    seed: number;
+    coverage: number;
+    target?: number;
+  },
+): BootstrapResult {
+  if (!Number.isInteger(options.resamples) || options.resamples < 1) {
+    throw new Error(
+      `Invalid resamples ${options.resamples}: use a whole number of at least 1.`,
+    );
+  }
+  if (!(options.coverage > 0 && options.coverage < 1)) {
+    throw new Error(
+      `Invalid coverage ${options.coverage}: use a share between 0 and 1, such as 0.9.`,
+    );
+  }
+  const target = options.target ?? QUALITY_TARGET;
+  const random = createSeededRandom(options.seed);
+  const routerFigures: number[] = [];
+  const leads: number[] = [];
+
+  for (let resample = 0; resample < options.resamples; resample += 1) {
+    const picked = records.map(() => Math.floor(random() * records.length));
+    const sample = picked.map((index) => records[index]!);
+    const router =
+      1 -
+      findCheapestPoint(
+        picked.map((index) => scores[index] ?? 0),
+        sample,
+        target,
+      ).premiumShare;
+    const baseline =
+      1 -
+      findCheapestPoint(
+        picked.map((index) => baselineScores[index] ?? 0),
+        sample,
+        target,
+      ).premiumShare;
+    routerFigures.push(router);
+    leads.push(router - baseline);
+  }
+
+  const tail = (1 - options.coverage) / 2;
+  return {
+    router: percentileInterval(routerFigures, tail),
+    leadOverBaseline: percentileInterval(leads, tail),
+  };
+}
+
+function percentileInterval(
+  values: readonly number[],
+  tail: number,
+): BootstrapInterval {
+  const sorted = [...values].sort((left, right) => left - right);
+  const at = (fraction: number) =>
+    sorted[
+      Math.min(
+        sorted.length - 1,
+        Math.max(0, Math.round(fraction * (sorted.length - 1))),
+      )
+    ]!;
+  return { low: at(tail), high: at(1 - tail) };
+}
+
+/** Mulberry32: a small seeded generator of numbers in [0, 1). */
+function createSeededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}

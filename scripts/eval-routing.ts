@@ -14,6 +14,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  bootstrapCostReduction,
+  type BootstrapResult,
   computeRandomCostReduction,
   findCheapestPoint,
   HOLD_OUT_PERCENT,
@@ -42,6 +44,11 @@ export const COST_MODEL =
 
 type Part = 'held-out' | 'training' | 'all';
 
+/** Resamples behind the bootstrap intervals; the seed keeps them reproducible. */
+const BOOTSTRAP_RESAMPLES = 1_000;
+const BOOTSTRAP_SEED = 20_240_601;
+const BOOTSTRAP_COVERAGE = 0.9;
+
 export interface SetReport {
   name: string;
   file: string;
@@ -66,6 +73,12 @@ export interface SetReport {
     randomRouter: number;
     lengthOnlyRouter: number;
   };
+  /**
+   * 90% bootstrap intervals of the router's cost reduction and of its lead
+   * over the length-only router, from BOOTSTRAP_RESAMPLES resamples of the
+   * scored prompts.
+   */
+  costReductionInterval: BootstrapResult;
   /** Share of the scored prompts that the router scored with each method. */
   promptKinds: Record<string, number>;
 }
@@ -156,11 +169,8 @@ export async function evaluateRouting(options: {
 
     const baselines = measureBaselines(scored);
     const cheapest = findCheapestPoint(scores, scored, QUALITY_TARGET);
-    const cheapestByLength = findCheapestPoint(
-      scored.map((record) => record.prompt.length),
-      scored,
-      QUALITY_TARGET,
-    );
+    const lengths = scored.map((record) => record.prompt.length);
+    const cheapestByLength = findCheapestPoint(lengths, scored, QUALITY_TARGET);
     sets.push({
       name: set.name,
       file: set.file,
@@ -177,6 +187,12 @@ export async function evaluateRouting(options: {
         randomRouter: computeRandomCostReduction(scored, QUALITY_TARGET),
         lengthOnlyRouter: 1 - cheapestByLength.premiumShare,
       },
+      costReductionInterval: bootstrapCostReduction(scores, lengths, scored, {
+        resamples: BOOTSTRAP_RESAMPLES,
+        seed: BOOTSTRAP_SEED,
+        coverage: BOOTSTRAP_COVERAGE,
+        target: QUALITY_TARGET,
+      }),
       promptKinds: Object.fromEntries(
         Object.entries(kindCounts).map(([kind, count]) => [
           kind,
@@ -214,13 +230,17 @@ export function formatReport(report: EvaluationReport): string {
     '',
   ];
 
+  const points = (value: number) =>
+    `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}`;
   for (const set of report.sets) {
     const deployed = set.atDeployedThreshold;
+    const interval = set.costReductionInterval;
     lines.push(
       `${set.name} (${set.file}): ${set.scoredPrompts} of ${set.totalPrompts} prompts scored`,
       `  cheap-only accuracy ${percent(set.cheapOnlyAccuracy)}, premium-only accuracy ${percent(set.premiumOnlyAccuracy)}`,
       `  at the deployed threshold ${deployed.threshold}: premium share ${percent(deployed.premiumShare)}, quality retained ${percent(deployed.qualityRetained)} of premium-only`,
       `  cost reduction against premium-only at ${percent(report.qualityTarget)} of premium quality: router ${percent(set.costReductionAtTarget.router)}, random router ${percent(set.costReductionAtTarget.randomRouter)} (length-only router ${percent(set.costReductionAtTarget.lengthOnlyRouter)})`,
+      `  ${percent(BOOTSTRAP_COVERAGE)} bootstrap interval over ${BOOTSTRAP_RESAMPLES} resamples: router ${percent(interval.router.low)} to ${percent(interval.router.high)}, lead over length-only ${points(interval.leadOverBaseline.low)} to ${points(interval.leadOverBaseline.high)} points`,
       `  prompt kinds: ${Object.entries(set.promptKinds)
         .map(([kind, share]) => `${kind} ${percent(share)}`)
         .join(', ')}`,

@@ -94,6 +94,10 @@ describe('eval-routing script', () => {
           randomRouter: number;
           lengthOnlyRouter: number;
         };
+        costReductionInterval: {
+          router: { low: number; high: number };
+          leadOverBaseline: { low: number; high: number };
+        };
       }>;
       meanDecisionMilliseconds: number;
       decisions: number;
@@ -124,6 +128,11 @@ describe('eval-routing script', () => {
       expect(set.costReductionAtTarget.randomRouter).toBeGreaterThanOrEqual(0);
       expect(set.costReductionAtTarget.lengthOnlyRouter).toBeGreaterThanOrEqual(
         0,
+      );
+      const interval = set.costReductionInterval;
+      expect(interval.router.low).toBeLessThanOrEqual(interval.router.high);
+      expect(interval.leadOverBaseline.low).toBeLessThanOrEqual(
+        interval.leadOverBaseline.high,
       );
     }
     expect(report.decisions).toBe(
@@ -156,6 +165,9 @@ describe('eval-routing script', () => {
     );
     expect(stdout).toMatch(
       /cost reduction against premium-only at 95\.0% of premium quality: router \d+\.\d%, random router \d+\.\d% \(length-only router \d+\.\d%\)/,
+    );
+    expect(stdout).toMatch(
+      /90\.0% bootstrap interval over 1000 resamples: router \d+\.\d% to \d+\.\d%, lead over length-only [-+]\d+\.\d to [-+]\d+\.\d points/,
     );
     expect(stdout).toMatch(
       /Mean decision time: \d+\.\d{4} ms over \d+ decisions, after a warm-up pass\./,
