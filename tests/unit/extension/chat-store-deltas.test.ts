@@ -2,7 +2,8 @@
  * How the chat store applies a stream's deltas: batched into few state
  * updates, never after the event that follows them, and stored in
  * IndexedDB whole even when the answer ends before `ask` has stored the
- * question. The test plays the background's side of a real channel.
+ * question or while the panel still loads. The test plays the
+ * background's side of a real channel.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -28,6 +29,11 @@ interface AskMessage {
 
 function lastAnswer(state: ChatState): MessageRecord | undefined {
   return state.messages.findLast((message) => message.role === 'assistant');
+}
+
+function answerEnded(state: ChatState): boolean {
+  const answer = lastAnswer(state);
+  return answer !== undefined && answer.status !== 'streaming';
 }
 
 function waitForState(
@@ -187,6 +193,40 @@ describe('chat store deltas', () => {
     expect(stored?.text).toBe(deltas.join(''));
     const storedQuestion = state.messages[0]?.id as string;
     expect((await database.messages.get(storedQuestion))?.text).toBe(QUESTION);
+  });
+
+  it('ask during load keeps its answer', async () => {
+    const deltas = ['Paris ', 'is ', 'the ', 'capital.'];
+    const reply = (answerId: string, post: (event: object) => void) =>
+      postAnswer(answerId, post, deltas);
+    const earlier = openPanel(reply);
+    await earlier.getState().load();
+    await earlier.getState().ask('An earlier question?');
+    await waitForState(earlier, answerEnded);
+    await earlier.getState().whenSaved();
+
+    // A reopened panel starts loading the earlier conversation, and the
+    // user sends before the load ends.
+    const store = openPanel(reply);
+    const messageCounts: number[] = [];
+    store.subscribe((current) => {
+      messageCounts.push(current.messages.length);
+    });
+    const loaded = store.getState().load();
+    await store.getState().ask(QUESTION);
+    await loaded;
+    const state = await waitForState(store, answerEnded);
+
+    expect(state.messages.map((message) => message.text)).toEqual([
+      'An earlier question?',
+      deltas.join(''),
+      QUESTION,
+      deltas.join(''),
+    ]);
+    expect(lastAnswer(state)?.status).toBe('done');
+    // The question joined the loaded conversation instead of being
+    // replaced by it.
+    expect(Math.min(...messageCounts.slice(messageCounts.indexOf(4)))).toBe(4);
   });
 
   it('stop applies the deltas received before it', async () => {
