@@ -116,8 +116,8 @@ export function PlanOffer({
 }
 
 /**
- * Returns the checkout state and a function that asks the backend for a
- * plan's Stripe Checkout page and opens it in a new tab.
+ * Returns the checkout state and a function that requests a plan's Stripe
+ * Checkout page from the backend and opens it in a new tab.
  */
 export function useCheckout(
   backendUrl: string,

@@ -33,7 +33,7 @@ export interface BillingClientOptions {
 
 /**
  * Fetches `GET /v1/plans`. Throws BillingRequestError when the backend
- * cannot be reached or answers something else than the plan list.
+ * cannot be reached or its response is not the plan list.
  */
 export async function fetchPlans(
   options: BillingClientOptions,
@@ -128,7 +128,7 @@ async function readJson<T>(
     payload = await response.json();
   } catch (error) {
     throw new BillingRequestError(
-      `${endpoint} answered ${response.status} with a body that is not JSON.`,
+      `${endpoint} responded ${response.status} with a body that is not JSON.`,
       { status: response.status, cause: error },
     );
   }
@@ -137,14 +137,14 @@ async function readJson<T>(
     throw new BillingRequestError(
       parsed.success
         ? parsed.data.error.message
-        : `${endpoint} answered ${response.status}.`,
+        : `${endpoint} responded ${response.status}.`,
       { status: response.status },
     );
   }
   const parsed = schema.safeParse(payload);
   if (!parsed.success) {
     throw new BillingRequestError(
-      `${endpoint} answered a body that does not match the protocol.`,
+      `${endpoint} responded with a body that does not match the protocol.`,
       { status: response.status },
     );
   }

@@ -1,5 +1,5 @@
 /**
- * The sentences that say what a plan includes and what the next plan
+ * Sentences that describe what a plan includes and what the next plan
  * adds, shared by the popup and the side panel.
  */
 import type { PublicPlan } from '../protocol';
@@ -7,7 +7,7 @@ import { t } from './i18n';
 
 const tokenFormat = new Intl.NumberFormat(undefined);
 
-/** Says what the current plan includes: allowance, rate and premium share. */
+/** Describes what the current plan includes: allowance, rate and premium share. */
 export function describePlanIncludes(plan: PublicPlan): string[] {
   return [
     t(
@@ -25,7 +25,7 @@ export function describePlanIncludes(plan: PublicPlan): string[] {
   ];
 }
 
-/** Says what the next plan adds over the current one. */
+/** Describes what the next plan adds over the current one. */
 export function describeNextPlan(next: PublicPlan): string {
   const premium =
     next.premiumAllowanceTokens === null
@@ -42,7 +42,7 @@ export function describeNextPlan(next: PublicPlan): string {
   )} ${premium}`;
 }
 
-/** The label of the button that buys `next`, with its price when known. */
+/** Builds the label of the button that buys `next`, with its price when known. */
 export function describeCheckoutButton(next: PublicPlan): string {
   return next.priceLabel === null
     ? t('checkoutButton', next.name)

@@ -3,9 +3,9 @@
  *
  * - `checkout.session.completed`: a paid checkout starts the subscription
  *   and moves the install to the plan its price sells, at once.
- * - `invoice.paid`: a renewal; the subscription stays active and the
- *   install on its plan (it also upgrades when it arrives before the
- *   checkout event, or when the checkout was paid later).
+ * - `invoice.paid`: a renewal, so the subscription stays active and the
+ *   install stays on its plan. It also upgrades the install when it
+ *   arrives before the checkout event, or when the checkout is paid later.
  * - `invoice.payment_failed`: the subscription is marked past_due and the
  *   plan is kept, because Stripe retries the payment and sends
  *   `customer.subscription.deleted` when it gives up.
@@ -45,7 +45,7 @@ export interface StripeEventServices {
 export interface HandledStripeEvent {
   /** True when the event was handled before; nothing changed this time. */
   duplicate: boolean;
-  /** What the event did, as recorded in billing_events. */
+  /** The event's effect, as recorded in billing_events. */
   outcome: string;
 }
 
@@ -54,7 +54,7 @@ export interface HandledStripeEvent {
  * The effects are applied before the event is recorded, and each effect
  * is idempotent, so a delivery that fails half-way (and is retried by
  * Stripe) or two deliveries at once end in the same state. Throws when
- * the database fails, so the route answers 500 and Stripe retries.
+ * the database fails, so the route responds 500 and Stripe retries.
  */
 export async function handleStripeEvent(
   event: StripeEventEnvelope,

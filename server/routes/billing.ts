@@ -16,6 +16,14 @@ import { handleStripeEvent } from '../billing/handle-stripe-event';
 import type { AppEnv, AppServices } from '../http/context';
 import { HttpError } from '../http/errors';
 import { parseJsonBody } from '../http/parse-body';
+import { enforceRateLimit, HOUR_MS } from '../limits/enforce';
+
+/**
+ * Checkout sessions one install may create per hour. Each one is a Stripe
+ * API call, so a stuck or hostile client cannot run up Stripe's own rate
+ * limits for the whole backend.
+ */
+export const CHECKOUTS_PER_HOUR = 10;
 
 /** Adds the plans and billing routes to the app. */
 export function addBillingRoutes(
@@ -31,10 +39,19 @@ export function addBillingRoutes(
     if (!state.enabled || storage === undefined) {
       throw billingOff(state.enabled ? [] : state.reasons);
     }
+    const installId = context.get('installId') as string;
+    await enforceRateLimit({
+      limiter: services.rateLimiter,
+      key: `billing-checkout:${installId}`,
+      limit: CHECKOUTS_PER_HOUR,
+      cost: 1,
+      windowMs: HOUR_MS,
+      now: services.now(),
+      reason: `Too many checkout pages: an install may open ${CHECKOUTS_PER_HOUR} per hour`,
+    });
     const body = await parseJsonBody(context, checkoutRequestSchema, {
       allowEmpty: true,
     });
-    const installId = context.get('installId') as string;
     const install = await services.store.getInstall(installId);
     if (install === undefined) {
       throw new HttpError({

@@ -10,6 +10,7 @@ import {
   plansResponseSchema,
 } from '../../lib/protocol';
 import { BILLING_METADATA } from '../../server/billing/stripe-events';
+import { CHECKOUTS_PER_HOUR } from '../../server/routes/billing';
 import { loadConfig } from '../../server/config';
 import {
   buildCompletedSession,
@@ -257,6 +258,29 @@ describe('POST /v1/billing/checkout', () => {
       'already pays for the pro plan',
     );
     expect(stripe.requests).toHaveLength(1);
+  });
+
+  it('limits checkout pages per install and hour', async () => {
+    const server = await startWithStripe();
+    const install = await registerInstall(server.url);
+    const other = await registerInstall(server.url);
+
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt <= CHECKOUTS_PER_HOUR; attempt++) {
+      statuses.push((await postCheckout(server, install.token)).status);
+    }
+    const rejected = await postCheckout(server, install.token);
+    const otherInstall = await postCheckout(server, other.token);
+
+    expect(statuses.slice(0, CHECKOUTS_PER_HOUR)).toEqual(
+      Array(CHECKOUTS_PER_HOUR).fill(201),
+    );
+    expect(statuses[CHECKOUTS_PER_HOUR]).toBe(429);
+    expect(rejected.status).toBe(429);
+    expect(rejected.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await readErrorBody(rejected)).error.code).toBe('rate_limited');
+    expect(otherInstall.status).toBe(201);
+    expect(stripe.requests).toHaveLength(CHECKOUTS_PER_HOUR + 1);
   });
 
   it('answers 502 with a sentence when Stripe refuses', async () => {

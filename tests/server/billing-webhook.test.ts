@@ -443,6 +443,9 @@ describe.each(DATABASES)('Stripe webhooks on $name', ({ postgres }) => {
         customerId: createStripeId('cus'),
       }),
     );
+    const malformed = buildEvent('checkout.session.completed', {
+      mode: 'subscription',
+    });
     const unhandled = buildEvent('customer.created', {
       id: createStripeId('cus'),
     });
@@ -451,13 +454,17 @@ describe.each(DATABASES)('Stripe webhooks on $name', ({ postgres }) => {
       await send(unknownInstall),
       await send(unknownPrice),
       await send(unhandled),
+      await send(malformed),
     ];
 
-    expect(results.map((result) => result.status)).toEqual([200, 200, 200]);
+    expect(results.map((result) => result.status)).toEqual([
+      200, 200, 200, 200,
+    ]);
     expect(results.map((result) => result.body.outcome)).toEqual([
       'ignored: unknown install no-such-install',
       'ignored: unknown price price_nobody_sells',
       'ignored: customer.created is not handled',
+      'ignored: malformed checkout session',
     ]);
     expect((await getUsage(install)).plan).toBe('free');
     const warnings = server()
@@ -467,6 +474,7 @@ describe.each(DATABASES)('Stripe webhooks on $name', ({ postgres }) => {
       expect.arrayContaining([
         'stripe event for an unknown install; ignored',
         'stripe event for a price no plan sells; ignored',
+        'stripe event object has an unexpected shape; ignored',
       ]),
     );
   });

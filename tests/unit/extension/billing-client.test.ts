@@ -228,7 +228,7 @@ describe('billing requests', () => {
     {
       case: 'a body that is not JSON',
       step: { status: 502, body: '<html>bad gateway</html>' },
-      message: 'answered 502 with a body that is not JSON',
+      message: 'responded 502 with a body that is not JSON',
     },
     {
       case: 'a response off the protocol',
