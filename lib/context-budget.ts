@@ -4,9 +4,10 @@
  * context), and how a prompt is laid out within it. Pure functions, so the
  * backend enforces and bills exactly what the extension previews.
  *
- * Layout, in order: the system prompt; the running summary of older turns,
- * at the start of the first message sent; the most recent turns, whole;
- * then one user message with the chosen page passages and the question.
+ * The layout, in order, is the system prompt, then the running summary of
+ * older turns at the start of the first message sent, then the most recent
+ * turns whole, and last one user message with the chosen page passages and
+ * the question.
  */
 import {
   formatPageBlock,
@@ -60,8 +61,8 @@ export const SYSTEM_MESSAGE_TOKENS =
  * Counts a text's tokens in pieces of about COUNT_PIECE_CHARS and stops
  * once the count passes `limit`, so an over-long text costs only the
  * pieces up to the limit. The result is exact for texts of one piece; for
- * longer ones it can exceed the exact count by about one token per piece,
- * and once it passes `limit` it is a lower bound.
+ * longer ones it can exceed the exact count by about one token per piece.
+ * Once it passes `limit`, it is a lower bound.
  */
 export function countTokensWithin(text: string, limit: number): number {
   if (text.length <= COUNT_PIECE_CHARS) {
@@ -120,7 +121,7 @@ export function splitTurns(history: readonly ChatMessage[]): ChatMessage[][] {
   return turns;
 }
 
-/** Which earlier turns go whole and which are folded into the summary. */
+/** The split of earlier turns into those sent whole and those folded. */
 export interface HistoryPlan {
   /** Turns sent whole, oldest first. */
   recent: ChatMessage[];
@@ -136,8 +137,8 @@ export interface HistoryPlan {
  * Plans the earlier turns within `allowanceTokens`. When every turn fits
  * and there are at most `recentTurns` of them, all go whole. Otherwise
  * SUMMARY_MAX_TOKENS is set aside for the summary, and the newest turns
- * go whole while there are at most `recentTurns` of them and they fit;
- * every older turn is folded. A turn larger than the allowance is folded.
+ * go whole while there are at most `recentTurns` of them and they fit.
+ * Every older turn is folded, so a turn larger than the allowance is too.
  */
 export function planHistory(options: {
   history: readonly ChatMessage[];

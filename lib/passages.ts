@@ -8,17 +8,17 @@ import type { PageContext } from './protocol';
 import { OMISSION_MARKER, QUESTION_HEADING } from './system-prompt';
 import { countTokens } from './tokens';
 
-/** Longest passage, in characters; longer paragraphs are split. */
+/** Maximum passage length, in characters; longer paragraphs are split. */
 export const MAX_PASSAGE_CHARS = 1_200;
 
 /** Paragraphs shorter than this (headings, captions) join the next one. */
 export const MIN_PASSAGE_CHARS = 160;
 
-/** Longest title and URL written into the page block, in characters. */
+/** Maximum title and URL lengths written into the page block, in characters. */
 export const MAX_TITLE_CHARS = 300;
 export const MAX_URL_CHARS = 1_000;
 
-/** What follows the page block in the final user message. */
+/** The text between the page block and the question in the final message. */
 export const PAGE_BLOCK_SUFFIX = `\n\n${QUESTION_HEADING}\n`;
 
 /** BM25 parameters, the usual defaults. */
@@ -227,7 +227,7 @@ export function rankPassages(
 /**
  * Chooses the passages of a page to send with a question, within
  * `budgetTokens` for the whole page block (tags, title and URL included).
- * Passages that share a term with the question are taken best first; when
+ * Passages that share a term with the question are taken best first. When
  * none does, the page is taken from its start up to the first passage
  * that does not fit. The sent passages keep
  * their page order, with OMISSION_MARKER where passages were left out.

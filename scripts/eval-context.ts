@@ -2,10 +2,9 @@
  * Measures what the context budget saves on input tokens, offline:
  *
  * - a 20-turn conversation whose questions are Arena-Hard prompts, sent
- *   once the way requests went before the budget (every earlier turn
- *   resent whole) and once within the cheap tier's budget (recent turns
- *   whole, older ones folded into a running summary, whose own calls are
- *   counted too);
+ *   once the way requests went before the budget, with every earlier turn
+ *   resent whole. It is sent again within the cheap tier's budget, where
+ *   older turns are folded into a running summary whose own calls count;
  * - a question about the last paragraph of a long article made of
  *   Arena-Hard prompts, sent with the whole page, with its first 6,000
  *   tokens (how the extension cut pages before), and within the budget.
@@ -47,7 +46,7 @@ const DEFAULT_DATA = path.resolve(
   '../../shared/data/prompts-arena-hard-v0.1.jsonl',
 );
 const TURNS = 20;
-/** Longest prompt used as a question, in tokens. */
+/** Maximum length of a prompt used as a question, in tokens. */
 const MAX_QUESTION_TOKENS = 300;
 /** Paragraphs of the long article. */
 const ARTICLE_PARAGRAPHS = 150;
@@ -84,9 +83,9 @@ function firstSentence(text: string): string {
 }
 
 /**
- * The deterministic local summarizer: the previous summary's lines plus
- * the first sentence of each new message, dropping the oldest lines until
- * the whole fits SUMMARY_MAX_TOKENS.
+ * Summarizes deterministically, with no model: appends the first sentence
+ * of each new message to the previous summary's lines, then drops the
+ * oldest lines until the whole fits SUMMARY_MAX_TOKENS.
  */
 function summarizeLocally(
   previous: string | undefined,

@@ -263,7 +263,7 @@ async function reserveAnswer(options: {
 /**
  * Obtains the running summary of the folded turns and lays the prompt out
  * with it. When no summary can be had, the prompt goes with the recent
- * turns only, and its context report says so.
+ * turns only, and its context report marks the summary as failed.
  */
 async function summarizeOlderTurns(options: {
   services: AppServices;
