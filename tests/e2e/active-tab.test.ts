@@ -130,6 +130,36 @@ async function listGrantedOrigins(serviceWorker: Worker): Promise<string[]> {
   });
 }
 
+/**
+ * Connects a second DevTools client and returns the extension page at
+ * `path` (the popup or the real side panel), waiting until it is open.
+ * Each try connects anew, because playwright-core lists only the pages
+ * that were open when it connected. The caller closes `remote`.
+ */
+async function connectToExtensionPage(
+  launched: Launched,
+  path: string,
+): Promise<{ remote: Browser; page: Page }> {
+  const port = readFileSync(
+    join(launched.profileDir, 'DevToolsActivePort'),
+    'utf8',
+  ).split('\n')[0];
+  const url = `chrome-extension://${launched.extensionId}/${path}`;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const remote = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
+    const page = remote
+      .contexts()
+      .flatMap((context) => context.pages())
+      .find((candidate) => candidate.url() === url);
+    if (page) {
+      return { remote, page };
+    }
+    await remote.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not open.`);
+}
+
 describe('activeTab page reading in Chromium', () => {
   let provider: FakeProvider;
   let backend: RunningBackend;
@@ -200,11 +230,38 @@ describe('activeTab page reading in Chromium', () => {
       `http://127.0.0.1:${inject('backendPort')}/*`,
     ]);
 
-    await panel.getByTestId('page-chip').getByRole('button').click();
+    await panel.getByTestId('remove-page').click();
     await article.goto(otherOriginUrl);
     expect(await askAboutPage(panel)).toContain(ACCESS_SENTENCE);
     await article.close();
     await panel.close();
+  });
+
+  it('reads a page in the panel the popup opened', async () => {
+    const article = await launched.context.newPage();
+    await article.goto(articleUrl);
+    await triggerAction(launched, articleUrl);
+    let remote: Browser | undefined;
+    try {
+      const popup = await connectToExtensionPage(launched, 'popup.html');
+      remote = popup.remote;
+      // The popup's button opens the real side panel with the click's
+      // gesture; the toolbar click before it granted activeTab.
+      await popup.page.getByTestId('open-side-panel').click();
+      await remote.close();
+      const panel = await connectToExtensionPage(launched, 'sidepanel.html');
+      remote = panel.remote;
+
+      expect(await askAboutPage(panel.page)).toContain('The Loire');
+      expect(await listGrantedOrigins(launched.serviceWorker)).toEqual([
+        `http://127.0.0.1:${inject('backendPort')}/*`,
+      ]);
+      await panel.page.getByTestId('remove-page').click();
+      await panel.page.close();
+    } finally {
+      await remote?.close();
+      await article.close();
+    }
   });
 
   it('finds the keyboard command unbound', async () => {
@@ -244,28 +301,15 @@ describe('activeTab page reading in Chromium', () => {
     // The toolbar button now opens the real side panel instead of the
     // popup, which grants no activeTab in Chromium 156.
     await triggerAction(launched, articleUrl);
-    const port = readFileSync(
-      join(launched.profileDir, 'DevToolsActivePort'),
-      'utf8',
-    ).split('\n')[0];
     let remote: Browser | undefined;
     try {
-      remote = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
-      const sidePanelUrl = `chrome-extension://${launched.extensionId}/sidepanel.html`;
-      await expect
-        .poll(() =>
-          remote!
-            .contexts()
-            .flatMap((context) => context.pages())
-            .some((page) => page.url() === sidePanelUrl),
-        )
-        .toBe(true);
-      const sidePanel = remote
-        .contexts()
-        .flatMap((context) => context.pages())
-        .find((page) => page.url() === sidePanelUrl)!;
+      const connection = await connectToExtensionPage(
+        launched,
+        'sidepanel.html',
+      );
+      remote = connection.remote;
 
-      expect(await askAboutPage(sidePanel)).toContain(ACCESS_SENTENCE);
+      expect(await askAboutPage(connection.page)).toContain(ACCESS_SENTENCE);
     } finally {
       await remote?.close();
       await launched.serviceWorker.evaluate(() =>

@@ -131,25 +131,27 @@ describe('selection context menu in Chromium', () => {
   });
 
   it('registers the entry for selections', async () => {
-    // update() rejects for an id the extension never created.
-    const updated = await browser.serviceWorker.evaluate(async () => {
-      const scope = globalThis as unknown as {
-        chrome: {
-          contextMenus: {
-            update(id: string, properties: object): Promise<void>;
+    // update() rejects for an id the extension has not created yet; the
+    // background creates the entry once runtime.onInstalled fires.
+    const updateEntry = () =>
+      browser.serviceWorker.evaluate(async () => {
+        const scope = globalThis as unknown as {
+          chrome: {
+            contextMenus: {
+              update(id: string, properties: object): Promise<void>;
+            };
           };
         };
-      };
-      try {
-        await scope.chrome.contextMenus.update('ask-about-selection', {
-          contexts: ['selection'],
-        });
-        return 'updated';
-      } catch (error) {
-        return String(error);
-      }
-    });
-    expect(updated).toBe('updated');
+        try {
+          await scope.chrome.contextMenus.update('ask-about-selection', {
+            contexts: ['selection'],
+          });
+          return 'updated';
+        } catch (error) {
+          return String(error);
+        }
+      });
+    await expect.poll(updateEntry, { timeout: 10_000 }).toBe('updated');
   });
 
   it('puts the selection in the panel and answers it', async () => {
