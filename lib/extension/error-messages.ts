@@ -99,9 +99,10 @@ export function describeError(
 }
 
 /**
- * Picks the sentence for a model failure by the provider's requested wait:
- * none or up to a second asks to send again in a moment, under two minutes
- * names the seconds, and longer names the minutes, rounded up.
+ * Picks the sentence for a model failure by the provider's requested wait.
+ * A missing wait or one of at most a second gets "in a moment", a wait
+ * under two minutes gets its seconds, and a longer one its minutes,
+ * rounded up.
  */
 function describeUpstreamWait(
   retryAfterSeconds: number | undefined,
