@@ -3,6 +3,11 @@
  * routing data and writes lib/router-weights.ts.
  *
  *   npx tsx scripts/train-router.ts [--out FILE]
+ *   npx tsx scripts/train-router.ts --cross-validate-files
+ *
+ * The second form writes nothing. It estimates how the whole training
+ * procedure does on unseen prompts: every prompt of each file, held-out
+ * part included, is scored by a model trained and tuned without it.
  *
  * Only the training part of each file is read (the held-out part, chosen
  * by isHeldOut, stays for `npm run eval:routing`). The word table's
@@ -24,6 +29,7 @@ import {
   WORD_BUCKETS,
 } from '../lib/router-features';
 import {
+  applyKindModel,
   computeWordRates,
   type KindModel,
   type LogisticModel,
@@ -34,7 +40,9 @@ import {
   type WordTable,
 } from '../lib/router-model';
 import {
+  computeRandomCostReduction,
   findCheapestPoint,
+  measureAtThreshold,
   type RoutingRecord,
   splitRecords,
 } from '../lib/router-evaluation';
@@ -106,7 +114,14 @@ interface Example {
   premiumSucceeds: number;
 }
 
+/** Outer folds of --cross-validate-files. */
+const WHOLE_FILE_FOLDS = 5;
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--cross-validate-files')) {
+    crossValidateFiles();
+    return;
+  }
   const outputIndex = process.argv.indexOf('--out');
   const outputPath =
     outputIndex >= 0
@@ -151,6 +166,7 @@ function trainKindModel(
   label: string,
   records: RoutingRecord[],
   unusedFeatures: readonly HandFeatureName[],
+  log: (line: string) => void = console.log,
 ): KindModel {
   const examples = records.map((record) => toExample(record, unusedFeatures));
 
@@ -167,7 +183,7 @@ function trainKindModel(
         ),
       ),
     );
-    console.log(
+    log(
       `${label}: ${describeCandidate(candidate)}: cross-validated cost reduction ${percent(reduction)} (mean over 93% to 97% quality and ${CROSS_VALIDATION_REPEATS} fold assignments)`,
     );
     if (reduction > best.reduction) {
@@ -182,7 +198,7 @@ function trainKindModel(
     records.map((record) => record.prompt.length),
     records,
   );
-  console.log(
+  log(
     `${label}: cross-validated cost reduction at 95% quality ${percent(1 - mean(cheapestPoints.map((point) => point.premiumShare)))} (mean of ${CROSS_VALIDATION_REPEATS} fold assignments: ${cheapestPoints.map((point) => percent(1 - point.premiumShare)).join(', ')}), length-only router on the same prompts ${percent(1 - cheapestByLength.premiumShare)}`,
   );
 
@@ -191,7 +207,7 @@ function trainKindModel(
   const threshold = median(cheapestPoints.map((point) => point.threshold));
   const calibrationExponent =
     threshold > 0 && threshold < 1 ? Math.log(0.5) / Math.log(threshold) : 1;
-  console.log(
+  log(
     `${label}: chose ${describeCandidate(best.candidate)}; raw threshold ${threshold.toFixed(4)}, calibration exponent ${calibrationExponent.toFixed(3)}`,
   );
 
@@ -204,6 +220,68 @@ function trainKindModel(
     premiumSucceeds: roundLogistic(fitted.premiumSucceeds),
     calibrationExponent: round(calibrationExponent),
   };
+}
+
+/**
+ * Runs the whole training procedure, setting selection and calibration
+ * included, once per outer fold of every prompt of each file, and prints
+ * the figures of the pooled out-of-fold scores. Because each fold's
+ * calibration maps its 95% threshold to 0.5, the pooled scores share a
+ * scale and the deployed threshold can be measured too.
+ */
+function crossValidateFiles(): void {
+  const dataDir = resolveDataDir();
+  const sets = [
+    {
+      label: 'MMLU',
+      records: loadRoutingFile(dataDir, 'routing-mmlu-dev.jsonl'),
+      unusedFeatures: [],
+    },
+    {
+      label: 'GSM8K',
+      records: loadRoutingFile(dataDir, 'routing-gsm8k-dev.jsonl'),
+      unusedFeatures: FEATURES_UNUSED_FOR_MATHS,
+    },
+  ];
+  console.log(
+    `${WHOLE_FILE_FOLDS}-fold cross-validation over every prompt of each file, held-out parts included; each fold trains and tunes on the other folds only`,
+  );
+
+  for (const { label, records, unusedFeatures } of sets) {
+    const folds = records.map(
+      (record) => hashFnv1a(`outer\n${record.prompt}`) % WHOLE_FILE_FOLDS,
+    );
+    const scores = new Array<number>(records.length).fill(0);
+    for (let fold = 0; fold < WHOLE_FILE_FOLDS; fold += 1) {
+      const model = trainKindModel(
+        label,
+        records.filter((_record, index) => folds[index] !== fold),
+        unusedFeatures,
+        () => undefined,
+      );
+      for (const [index, record] of records.entries()) {
+        if (folds[index] === fold) {
+          const facts = collectQuestionFacts(record.prompt);
+          scores[index] = applyKindModel(
+            model,
+            computeHandFeatures(facts),
+            hashWordBuckets(facts.text),
+          ).score;
+        }
+      }
+      console.log(`${label}: fold ${fold + 1} of ${WHOLE_FILE_FOLDS} done`);
+    }
+
+    const cheapest = findCheapestPoint(scores, records);
+    const deployed = measureAtThreshold(scores, records, 0.5);
+    const byLength = findCheapestPoint(
+      records.map((record) => record.prompt.length),
+      records,
+    );
+    console.log(
+      `${label}: ${records.length} prompts; cost reduction at 95% quality: router ${percent(1 - cheapest.premiumShare)}, length-only router ${percent(1 - byLength.premiumShare)}, random router ${percent(computeRandomCostReduction(records))}; at score 0.5: premium share ${percent(deployed.premiumShare)}, quality retained ${percent(deployed.qualityRetained)}`,
+    );
+  }
 }
 
 function describeCandidate(candidate: Candidate): string {
