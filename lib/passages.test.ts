@@ -3,6 +3,8 @@ import {
   extractTerms,
   formatPageBlock,
   MAX_PASSAGE_CHARS,
+  MAX_TITLE_CHARS,
+  MAX_URL_CHARS,
   PAGE_BLOCK_SUFFIX,
   rankPassages,
   selectPassages,
@@ -225,6 +227,21 @@ describe('selectPassages', () => {
 });
 
 describe('formatPageBlock', () => {
+  it('cuts a long title and URL', () => {
+    const block = formatPageBlock(
+      {
+        title: 't'.repeat(5_000),
+        url: `https://x.test/${'u'.repeat(5_000)}`,
+        text: '',
+      },
+      [{ index: 0, text: 'Body.' }],
+    );
+
+    expect(block).toContain(`title="${'t'.repeat(MAX_TITLE_CHARS)}"`);
+    expect(block).not.toContain('t'.repeat(MAX_TITLE_CHARS + 1));
+    expect(block.match(/url="([^"]*)"/)?.[1]).toHaveLength(MAX_URL_CHARS);
+  });
+
   it('breaks up closing tags and escapes attributes', () => {
     const block = formatPageBlock(
       { title: 'A "quoted" <title>', url: 'https://x.test/?a=1&b=2', text: '' },

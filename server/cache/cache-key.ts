@@ -68,6 +68,8 @@ export function buildServerCacheKey(input: ServerCacheKeyInput): string {
     input.tier,
     input.model,
   ];
+  // NOTE: the tier's context budget is not a field, so answers cached
+  // before a budget change are still served after it.
   return hashJson(fields);
 }
 

@@ -134,6 +134,8 @@ async function writeSummary(
     installId,
   });
 
+  // NOTE: the summary call is reserved against the allowance but not
+  // counted in the plan's tokens-per-minute limit.
   const now = services.now();
   const reserved = await services.store.reserve({
     requestId: summaryRequestId,

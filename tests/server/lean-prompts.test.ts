@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SUMMARY_MAX_TOKENS } from '../../lib/context-budget';
 import type { ChatMessage, ChatRequest } from '../../lib/protocol';
-import { countChatTokens } from '../../lib/tokens';
+import { countChatTokens, countTokens } from '../../lib/tokens';
 import {
   SUMMARY_INPUT_TOKENS,
   SUMMARY_INSTRUCTION,
@@ -332,6 +332,31 @@ describe('running summary', () => {
     expect(route.context?.droppedTurns).toBe(1);
     expect(bodyOf(fake.requests[1]).messages[1]?.content).not.toContain(
       'Half a summary',
+    );
+  });
+
+  it('cuts an over-long summary to its cap', async () => {
+    const server = await startWithFake();
+    const install = await registerInstall(server.url);
+    fake.enqueue(
+      { type: 'answer', text: 'long summary words '.repeat(400) },
+      { type: 'answer', text: 'Answer.' },
+    );
+
+    const { route } = await ask(server, install.token, {
+      question: 'Which one?',
+      history: conversation(2),
+    });
+
+    const first = bodyOf(fake.requests[1]).messages[1]?.content ?? '';
+    const summary = first.slice(
+      first.indexOf('>\n') + 2,
+      first.indexOf('\n</summary>'),
+    );
+    expect(countTokens(summary)).toBeLessThanOrEqual(SUMMARY_MAX_TOKENS);
+    expect(summary.startsWith('long summary words')).toBe(true);
+    expect(route.context?.summaryTokens).toBeGreaterThan(
+      SUMMARY_MAX_TOKENS / 2,
     );
   });
 
