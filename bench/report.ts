@@ -47,7 +47,7 @@ export function writeReport(results: BenchResults): string {
   lines.push(...describeRun(results), '');
   lines.push(...describeGoals(results).map((line) => line), '');
   if (results.load) {
-    lines.push(...describeLoad(results.load), '');
+    lines.push(...describeLoad(results.load, results.machine.cores), '');
   }
   if (results.extension) {
     lines.push(...describeExtension(results.extension), '');
@@ -88,13 +88,15 @@ function describeRun(results: BenchResults): string[] {
   ];
 }
 
-function describeLoad(load: BackendOverheadResult): string[] {
+function describeLoad(load: BackendOverheadResult, cores: number): string[] {
   const lines = [
     '## Backend overhead under load',
     '',
     `Each request is a streamed chat question, unique so that no cache answers it, sent by autocannon 9 from its own process over ${load.connections} keep-alive connections. The same requests go straight to the fake provider (a Node HTTP server in its own process that answers at once in the OpenAI format), through the Tokenwise backend, and through Portkey's gateway, which all call that one fake provider. The backend runs with its defaults: authentication of a signed install token, rate limits, a reservation before the provider call, settlement and a ledger entry after it, the server answer cache (a miss and a write per request) and a log line per request. Its requests are spread over ${load.installCount} installs, with an allowance and rate limits raised by environment variables far above what the load uses. Each rate runs ${load.warmupSeconds} s of warm-up, then ${load.durationSeconds} s measured, ${load.repetitions} time(s), the targets interleaved.`,
     '',
     '"First token" is the time from sending a request to the first byte of answer text; "full" is the time to the end of the response. The backend always streams, so its full time is the end of its event stream, against the end of the direct streamed call.',
+    '',
+    'No non-streaming figures: `POST /v1/chat` answers only as an event stream, because the extension only streams, so there is no non-streaming path of the backend to compare with a non-streaming direct or Portkey call.',
     '',
   ];
   if (load.storageVersions) {
@@ -137,10 +139,11 @@ function describeLoad(load: BackendOverheadResult): string[] {
   lines.push(
     '### Measured latency and throughput',
     '',
-    'Medians over runs of each run\'s figure; "failed" counts non-2xx answers, connection errors and timeouts summed over runs. At `max`, autocannon sends the next request as soon as a connection is free, so the achieved rate is the throughput at that concurrency.',
+    'Medians over runs of each run\'s figure; "failed" counts non-2xx answers, connection errors and timeouts summed over runs. At `max`, autocannon sends the next request as soon as a connection is free, so the achieved rate is the throughput at that concurrency. "Load" is the machine\'s one-minute load average at the end of each run (median over runs), on ' +
+      `${cores} cores; above that, other work competed for the CPU.`,
     '',
-    '| Rate | Target | Achieved (req/s) | Failed | First token p50 / p90 / p99 (ms) | Full p50 / p90 / p99 (ms) | Full max (ms) |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| Rate | Target | Achieved (req/s) | Failed | First token p50 / p90 / p99 (ms) | Full p50 / p90 / p99 (ms) | Full max (ms) | Load |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const rate of load.rates) {
     for (const target of targetsOf(load)) {
@@ -174,6 +177,9 @@ function describeRuns(rate: Rate, target: TargetName, runs: LoadRun[]): string {
       ),
     );
   const achieved = spreadOf(results.map((result) => result.achievedRate));
+  const loadAverage = spreadOf(
+    runs.map((run) => run.loadAverage ?? Number.NaN),
+  );
   const failed = results.reduce((sum, result) => sum + result.failed, 0);
   const triple = (key: 'firstTokenMs' | 'fullResponseMs') =>
     [
@@ -183,7 +189,7 @@ function describeRuns(rate: Rate, target: TargetName, runs: LoadRun[]): string {
     ]
       .map((spread) => formatNumber(spread?.median))
       .join(' / ');
-  return `| ${rateLabel(rate)} | ${TARGET_LABELS[target]} | ${formatNumber(achieved?.median, 0)} | ${failed} | ${triple('firstTokenMs')} | ${triple('fullResponseMs')} | ${formatNumber(figure((distribution) => distribution.max, 'fullResponseMs')?.median)} |`;
+  return `| ${rateLabel(rate)} | ${TARGET_LABELS[target]} | ${formatNumber(achieved?.median, 0)} | ${failed} | ${triple('firstTokenMs')} | ${triple('fullResponseMs')} | ${formatNumber(figure((distribution) => distribution.max, 'fullResponseMs')?.median)} | ${formatNumber(loadAverage?.median)} |`;
 }
 
 function describeExtension(extension: ExtensionResult): string[] {
@@ -200,6 +206,12 @@ function describeExtension(extension: ExtensionResult): string[] {
     `| Service worker start-up | ${formatTriple(extension.serviceWorkerStartMs)} | |`,
     '',
   ];
+  if (extension.loadAverage) {
+    lines.push(
+      `The machine's one-minute load average was ${extension.loadAverage.start} before these measurements and ${extension.loadAverage.end} after them.`,
+      '',
+    );
+  }
   if (extension.cacheMisses > 0 || extension.failedAnswers.length > 0) {
     lines.push(
       `Samples left out: ${extension.cacheMisses} repeats not answered from the cache, ${extension.failedAnswers.length} answers that ended without text (${extension.failedAnswers.join(', ') || 'none'}).`,

@@ -5,7 +5,7 @@
  * The difference from the direct calls is the latency each one adds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   startBackend,
@@ -43,6 +43,8 @@ export interface LoadRun {
   target: TargetName;
   result?: LoadResult;
   error?: string;
+  /** The machine's one-minute load average when the run ended. */
+  loadAverage?: number;
 }
 
 export interface BackendOverheadResult {
@@ -116,6 +118,7 @@ export async function benchmarkBackendOverhead(
           } catch (error) {
             run.error = error instanceof Error ? error.message : String(error);
           }
+          run.loadAverage = Math.round((loadavg()[0] ?? 0) * 100) / 100;
           runs.push(run);
         }
       }

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import {
@@ -74,6 +74,8 @@ export interface ExtensionResult {
   serviceWorkerStartMs?: Distribution;
   serviceWorkerError?: string;
   bundles: BundleSizes;
+  /** The machine's one-minute load average before and after the measurements. */
+  loadAverage: { start: number; end: number };
 }
 
 /** Builds the extension, starts the servers and Chromium, and measures. */
@@ -83,6 +85,7 @@ export async function benchmarkExtension(options: {
   report: (line: string) => void;
 }): Promise<ExtensionResult> {
   const samples = options.quick ? 3 : 10;
+  const loadAverageAtStart = readLoadAverage();
   const workDir = mkdtempSync(join(tmpdir(), 'tokenwise-bench-extension-'));
   let provider: FakeProvider | undefined;
   let backend: RunningBackend | undefined;
@@ -177,6 +180,7 @@ export async function benchmarkExtension(options: {
       serviceWorkerStartMs,
       serviceWorkerError,
       bundles,
+      loadAverage: { start: loadAverageAtStart, end: readLoadAverage() },
     };
   } finally {
     await browser?.close().catch(() => undefined);
@@ -184,6 +188,10 @@ export async function benchmarkExtension(options: {
     await provider?.close().catch(() => undefined);
     rmSync(workDir, { recursive: true, force: true });
   }
+}
+
+function readLoadAverage(): number {
+  return Math.round((loadavg()[0] ?? 0) * 100) / 100;
 }
 
 function readBrowserVersion(): string {
