@@ -13,7 +13,7 @@ export const MAX_ANALYZED_CHARS = 20_000;
 
 /**
  * Hashed word buckets per model; a power of two. Cross-validation on the
- * training prompts scored 1,024 buckets within a point of 4,096, and the
+ * MMLU training prompts scored 1,024 buckets the same as 4,096, and the
  * smaller table keeps the weights file under 60 KB.
  */
 export const WORD_BUCKETS = 1024;
@@ -235,8 +235,8 @@ export function computeHandFeatures(facts: QuestionFacts): number[] {
       optionLines.filter((line) => /^\s*\(?[A-D][.)]\s[-\d.$]/.test(line))
         .length / 4,
     logStemLength: Math.log1p(stem.length) / 8,
-    // A stem that stops mid-sentence ("The capital of Peru is") asks the
-    // model to complete it rather than to answer a question.
+    // A stem that stops mid-sentence ("The capital of Peru is") is a
+    // sentence to complete rather than a question.
     stemEndsMidSentence: flag(/\w$/.test(stemEnd)),
     stemEndsWithColon: flag(stemEnd.endsWith(':')),
     year: flag(YEAR.test(text)),

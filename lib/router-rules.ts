@@ -52,11 +52,11 @@ const CODE_NOUN =
   '\\b(?:code|function|method|class|script|program|query|regex|api|bug|test|component|algorithm|endpoint|parser|module|data structure|linked list|binary (?:search|tree)|hash ?map)s?\\b';
 
 /**
- * A request for code: a verb such as "write" or "fix" followed by a code
- * noun ("a function"), a verb followed by a language ("implement a sieve
- * in TypeScript", "port this to C#"), a language followed by a code noun
- * ("a Kotlin implementation"), or a how-to question about a language
- * ("How do I reverse a list in Python?").
+ * Patterns of a request for code, one per shape: a verb and a code noun
+ * ("fix the bug"), a verb and a language ("implement a sieve in
+ * TypeScript", "port this to C#"), a language and a code noun ("a Kotlin
+ * implementation"), and a how-to question about a language ("How do I
+ * reverse a list in Python?").
  */
 const CODE_REQUESTS: readonly RegExp[] = [
   new RegExp(`${CODE_VERB}[^.?!\\n]{0,60}${CODE_NOUN}`, 'i'),

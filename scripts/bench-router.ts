@@ -1,6 +1,6 @@
 /**
  * Measures how long one routeQuestion call takes, on real prompts of every
- * kind the router sees.
+ * kind the router scores.
  *
  *   npx tsx scripts/bench-router.ts [--rounds N]   (N counts the warm-up round)
  *
@@ -91,7 +91,7 @@ function readPromptSet(
       const value = (JSON.parse(line) as Record<string, unknown>)[field];
       if (typeof value !== 'string') {
         throw new Error(
-          `${filePath} line ${index + 1} has no string "${field}".`,
+          `${filePath} line ${index + 1} is missing the string field "${field}".`,
         );
       }
       return { question: value };

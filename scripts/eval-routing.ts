@@ -44,7 +44,7 @@ export const COST_MODEL =
 
 type Part = 'held-out' | 'training' | 'all';
 
-/** Resamples behind the bootstrap intervals; the seed keeps them reproducible. */
+/** Resamples behind the bootstrap intervals. The fixed seed makes them reproducible. */
 const BOOTSTRAP_RESAMPLES = 1_000;
 const BOOTSTRAP_SEED = 20_240_601;
 const BOOTSTRAP_COVERAGE = 0.9;
