@@ -201,6 +201,7 @@ function describeExtension(extension: ExtensionResult): string[] {
     '| Measure | Shown p50 / p90 / max (ms) | Painted p50 / p90 / max (ms) |',
     '| --- | --- | --- |',
     `| Send to first token, minus the provider's delay | ${formatTriple(extension.firstToken?.shown)} | ${formatTriple(extension.firstToken?.painted)} |`,
+    `| Send to the route event of a fresh answer, before the provider is called | ${formatTriple(extension.routeMs)} | |`,
     `| Send to a cached answer | ${formatTriple(extension.cachedAnswer?.shown)} | ${formatTriple(extension.cachedAnswer?.painted)} |`,
     `| Popup opened to meter | ${formatTriple(extension.popupMeter?.shown)} | ${formatTriple(extension.popupMeter?.painted)} |`,
     `| Service worker start-up | ${formatTriple(extension.serviceWorkerStartMs)} | |`,

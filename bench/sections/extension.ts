@@ -53,6 +53,11 @@ interface PaintTiming {
   shownMs: number;
   /** Until the first frame after that has been produced. */
   paintedMs: number;
+  /**
+   * Until the answer shows its tier, which the backend's route event sets
+   * before the provider is called; undefined when it came with the text.
+   */
+  routeMs?: number;
 }
 
 export interface ExtensionResult {
@@ -62,6 +67,11 @@ export interface ExtensionResult {
   providerDelayMs: number;
   /** Send to first token, the provider's delay subtracted. */
   firstToken?: { shown: Distribution; painted: Distribution };
+  /**
+   * Send to the route event of a fresh answer: the panel, the background
+   * and the backend up to its provider call.
+   */
+  routeMs?: Distribution;
   /** Send to a repeated question's answer from the local cache. */
   cachedAnswer?: { shown: Distribution; painted: Distribution };
   /** Samples whose repeat was not served from the cache. */
@@ -121,6 +131,7 @@ export async function benchmarkExtension(options: {
 
     const firstShown: number[] = [];
     const firstPainted: number[] = [];
+    const routed: number[] = [];
     const cachedShown: number[] = [];
     const cachedPainted: number[] = [];
     let cacheMisses = 0;
@@ -135,6 +146,9 @@ export async function benchmarkExtension(options: {
       }
       firstShown.push(fresh.timing.shownMs - PROVIDER_DELAY_MS);
       firstPainted.push(fresh.timing.paintedMs - PROVIDER_DELAY_MS);
+      if (fresh.timing.routeMs !== undefined) {
+        routed.push(fresh.timing.routeMs);
+      }
 
       const repeat = await timeAnswer(sidePanel, question);
       if (repeat.status !== 'done' || repeat.timing === null) {
@@ -173,6 +187,7 @@ export async function benchmarkExtension(options: {
       samples,
       providerDelayMs: PROVIDER_DELAY_MS,
       firstToken: pair(firstShown, firstPainted),
+      routeMs: summarize(routed),
       cachedAnswer: pair(cachedShown, cachedPainted),
       cacheMisses,
       failedAnswers,
@@ -236,6 +251,7 @@ async function timeAnswer(
     ).length;
     const sendButton = document.querySelector('[data-testid="send"]');
     let clickedAt = Number.NaN;
+    let routedAt: number | undefined;
     sendButton?.addEventListener(
       'click',
       () => {
@@ -248,6 +264,12 @@ async function timeAnswer(
         const answer = document.querySelectorAll('[data-testid="answer"]')[
           answerCount
         ];
+        const tier = answer
+          ?.querySelector('[data-testid="answer-meta"]')
+          ?.getAttribute('data-tier');
+        if (routedAt === undefined && tier) {
+          routedAt = performance.now();
+        }
         const text =
           answer?.querySelector('[data-testid="answer-text"]')?.textContent ??
           '';
@@ -263,6 +285,10 @@ async function timeAnswer(
             resolveTiming({
               shownMs: shownAt - clickedAt,
               paintedMs: performance.now() - clickedAt,
+              routeMs:
+                routedAt === undefined || routedAt === shownAt
+                  ? undefined
+                  : routedAt - clickedAt,
             }),
           ),
         );
