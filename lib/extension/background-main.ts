@@ -28,6 +28,7 @@ import {
   type UsageRefreshed,
 } from './runtime-messages';
 import {
+  PAGE_MENU_ID,
   SELECTION_MENU_ID,
   createSelectionMenu,
   storePendingSelection,
@@ -149,6 +150,13 @@ export function startBackground(options: BackgroundOptions = {}): void {
   });
 
   browser.contextMenus.onClicked.addListener((info, tab) => {
+    if (info.menuItemId === PAGE_MENU_ID) {
+      // The click granted activeTab on the tab, so the panel can read it.
+      if (tab?.windowId !== undefined) {
+        openSidePanel(tab.windowId).catch(logFailure);
+      }
+      return;
+    }
     if (info.menuItemId !== SELECTION_MENU_ID || !info.selectionText) {
       return;
     }
@@ -203,8 +211,8 @@ async function readPageForPanel(tabId: number): Promise<PageRead> {
 
 /**
  * Tells the user how to grant activeTab on the tab: the keyboard command
- * as the user bound it, or the toolbar button when it is unbound (as in
- * headless Chromium, which binds no command).
+ * as the user bound it (left out when unbound, as in headless Chromium),
+ * the toolbar button and the page's context-menu entry.
  */
 async function describeTabAccess(): Promise<string> {
   const commands = await browser.commands.getAll().catch(() => []);

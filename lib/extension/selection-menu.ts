@@ -1,7 +1,9 @@
 /**
- * The context-menu entry "Ask Tokenwise about the selection": it hands the
+ * The context-menu entries. "Ask Tokenwise about the selection" hands the
  * selected text to the side panel through `storage.local`, because the
- * panel may not be open yet when the entry is clicked.
+ * panel may not be open yet when the entry is clicked. "Open Tokenwise on
+ * this page" opens the panel, and its click grants activeTab on the tab, so
+ * the panel's "Ask about this page" can then read it.
  */
 import { browser } from 'wxt/browser';
 import { z } from 'zod';
@@ -9,8 +11,11 @@ import { REQUEST_LIMITS } from '../protocol';
 import { t } from './i18n';
 import { PENDING_SELECTION_STORAGE_KEY } from './storage-keys';
 
-/** Id of the context-menu entry. */
+/** Id of the context-menu entry for selected text. */
 export const SELECTION_MENU_ID = 'ask-about-selection';
+
+/** Id of the context-menu entry on a page without a selection. */
+export const PAGE_MENU_ID = 'open-on-page';
 
 /** Selected text older than this is not put into the panel: 2 minutes. */
 export const PENDING_SELECTION_MAX_AGE_MS = 2 * 60 * 1000;
@@ -24,12 +29,17 @@ export const pendingSelectionSchema = z.object({
 });
 export type PendingSelection = z.infer<typeof pendingSelectionSchema>;
 
-/** Creates the context-menu entry; call once the extension is installed. */
+/** Creates the context-menu entries; call once the extension is installed. */
 export function createSelectionMenu(): void {
   browser.contextMenus.create({
     id: SELECTION_MENU_ID,
     title: t('selectionMenuTitle'),
     contexts: ['selection'],
+  });
+  browser.contextMenus.create({
+    id: PAGE_MENU_ID,
+    title: t('pageMenuTitle'),
+    contexts: ['page'],
   });
 }
 

@@ -1,6 +1,7 @@
 /**
- * The context-menu entry "Ask Tokenwise about the selection" in Chromium,
- * from the background's real onClicked listener to the answer.
+ * The context-menu entries in Chromium: both are registered, and "Ask
+ * Tokenwise about the selection" goes from the background's real onClicked
+ * listener to the answer.
  *
  * Simulated: the click on the native menu, which headless Chromium cannot
  * show. The test selects text in a real page, then fires the extension's
@@ -130,27 +131,33 @@ describe('selection context menu in Chromium', () => {
     articleServer?.close();
   });
 
-  it('registers the entry for selections', async () => {
+  it.each([
+    { id: 'ask-about-selection', context: 'selection' },
+    { id: 'open-on-page', context: 'page' },
+  ])('registers the $context entry', async ({ id, context }) => {
     // update() rejects for an id the extension has not created yet; the
-    // background creates the entry once runtime.onInstalled fires.
+    // background creates the entries once runtime.onInstalled fires.
     const updateEntry = () =>
-      browser.serviceWorker.evaluate(async () => {
-        const scope = globalThis as unknown as {
-          chrome: {
-            contextMenus: {
-              update(id: string, properties: object): Promise<void>;
+      browser.serviceWorker.evaluate(
+        async (entry) => {
+          const scope = globalThis as unknown as {
+            chrome: {
+              contextMenus: {
+                update(id: string, properties: object): Promise<void>;
+              };
             };
           };
-        };
-        try {
-          await scope.chrome.contextMenus.update('ask-about-selection', {
-            contexts: ['selection'],
-          });
-          return 'updated';
-        } catch (error) {
-          return String(error);
-        }
-      });
+          try {
+            await scope.chrome.contextMenus.update(entry.id, {
+              contexts: [entry.context],
+            });
+            return 'updated';
+          } catch (error) {
+            return String(error);
+          }
+        },
+        { id, context },
+      );
     await expect.poll(updateEntry, { timeout: 10_000 }).toBe('updated');
   });
 
@@ -203,6 +210,13 @@ describe('selection context menu in Chromium', () => {
     const article = await browser.context.newPage();
     await article.goto(articleUrl);
 
+    await dispatchMenuClick(browser, {
+      menuItemId: 'open-on-page',
+      editable: false,
+      frameId: 0,
+      pageUrl: articleUrl,
+      selectionText: 'Not a selection question.',
+    });
     await dispatchMenuClick(browser, {
       menuItemId: 'another-entry',
       editable: false,

@@ -10,6 +10,7 @@ import config from '../../../wxt.config';
 import { startBackground } from '../../../lib/extension/background-main';
 import { OPEN_SIDE_PANEL_COMMAND } from '../../../lib/extension/background-main';
 import { pageReadSchema } from '../../../lib/extension/runtime-messages';
+import { createSelectionMenu } from '../../../lib/extension/selection-menu';
 
 type Listener = (...args: unknown[]) => unknown;
 
@@ -30,6 +31,7 @@ interface SidePanelCalls {
 
 let sidePanel: SidePanelCalls;
 let commandListeners: Set<Listener>;
+let menuListeners: Set<Listener>;
 const scope = globalThis as { chrome?: unknown };
 const originalChrome = scope.chrome;
 
@@ -51,7 +53,7 @@ beforeEach(() => {
     },
   };
   replaceEvent(fakeBrowser.runtime, 'onConnect');
-  replaceEvent(fakeBrowser.contextMenus, 'onClicked');
+  menuListeners = replaceEvent(fakeBrowser.contextMenus, 'onClicked');
   commandListeners = replaceEvent(fakeBrowser.commands, 'onCommand');
 });
 
@@ -123,6 +125,51 @@ describe('open-side-panel command', () => {
   });
 });
 
+describe('page context-menu entry', () => {
+  function clickMenu(info: object, tab: unknown): void {
+    for (const listener of menuListeners) {
+      listener(info, tab);
+    }
+  }
+
+  it('opens the panel in the tab window at once', async () => {
+    startBackground();
+
+    clickMenu(
+      { menuItemId: 'open-on-page', pageUrl: 'https://example.test/' },
+      { id: 7, windowId: 3 },
+    );
+
+    expect(sidePanel.opened).toEqual([{ windowId: 3 }]);
+    const stored = await fakeBrowser.storage.local.get('pending-selection');
+    expect(stored['pending-selection']).toBeUndefined();
+  });
+
+  it('ignores a windowless tab', () => {
+    startBackground();
+
+    clickMenu({ menuItemId: 'open-on-page' }, { id: 7 });
+
+    expect(sidePanel.opened).toEqual([]);
+  });
+
+  it('is created beside the selection entry', () => {
+    const created: Array<{ id?: string; contexts?: string[] }> = [];
+    (fakeBrowser.contextMenus as unknown as Record<string, unknown>).create =
+      (properties: { id?: string; contexts?: string[] }) => {
+        created.push(properties);
+        return properties.id;
+      };
+
+    createSelectionMenu();
+
+    expect(created.map((entry) => [entry.id, entry.contexts])).toEqual([
+      ['ask-about-selection', ['selection']],
+      ['open-on-page', ['page']],
+    ]);
+  });
+});
+
 describe('read-page without tab access', () => {
   async function readPage(
     executeError: string,
@@ -153,12 +200,14 @@ describe('read-page without tab access', () => {
     );
     expect(message).toContain('press Alt+Shift+T');
     expect(message).toContain('Tokenwise button in the toolbar');
+    expect(message).toContain('"Open Tokenwise on this page"');
   });
 
   it('names the toolbar button when unbound', async () => {
     const message = await readPage('Missing host permission for the tab', '');
     expect(message).not.toContain('press');
     expect(message).toContain('Tokenwise button in the toolbar');
+    expect(message).toContain('"Open Tokenwise on this page"');
   });
 
   it('keeps other failures as they are', async () => {
