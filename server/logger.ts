@@ -28,7 +28,7 @@ export interface CreateLoggerOptions {
  */
 export const LOG_BUFFER_BYTES = 4096;
 
-/** Longest time a buffered log line waits to be written, in milliseconds. */
+/** Maximum time a buffered log line waits to be written, in milliseconds. */
 export const LOG_FLUSH_INTERVAL_MS = 100;
 
 /** Secrets shorter than this are not scrubbed, because they would match ordinary text. */

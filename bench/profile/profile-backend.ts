@@ -1,9 +1,10 @@
 /**
- * `npx tsx bench/profile/profile-backend.ts [seconds] [rate]`: starts the
- * fake provider and a backend on SQLite under `node --cpu-prof`, loads it
- * with autocannon at `rate` requests per second (flat out when omitted) for
- * `seconds` (10 by default), stops it, and prints the functions with the
- * most self time. The .cpuprofile file opens in Chrome DevTools.
+ * `npx tsx bench/profile/profile-backend.ts [seconds] [rate]` starts the
+ * fake provider and a backend on SQLite under `node --cpu-prof`. It loads
+ * the backend with autocannon at `rate` requests per second (flat out when
+ * omitted) for `seconds` (10 by default), stops it, and prints the
+ * functions with the most self and total time. The .cpuprofile file opens
+ * in Chrome DevTools.
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -89,7 +89,7 @@ export interface ChatStoreOptions {
 }
 
 /**
- * Longest time a received delta waits to reach the state, in milliseconds,
+ * Maximum time a received delta waits to reach the state, in milliseconds,
  * when no animation frame comes first (a hidden page, or no DOM at all).
  */
 export const DELTA_FLUSH_TIMEOUT_MS = 50;

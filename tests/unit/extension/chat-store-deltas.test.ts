@@ -1,8 +1,8 @@
 /**
- * How the chat store applies a stream's deltas: batched into few state
- * updates, never after the event that follows them, and stored in
- * IndexedDB whole even when the answer ends before `ask` has stored the
- * question or while the panel still loads. The test plays the
+ * How the chat store applies a stream's deltas. They are batched into few
+ * state updates and never land after the event that follows them. The
+ * answer is stored in IndexedDB whole, even when it ends before `ask` has
+ * stored the question or while the panel still loads. The tests play the
  * background's side of a real channel.
  */
 import { randomUUID } from 'node:crypto';
@@ -145,8 +145,8 @@ describe('chat store deltas', () => {
 
     expect(lastAnswer(state)?.status).toBe('streaming');
     expect(texts.at(-1)).toBe(deltas.join(''));
-    // One update per flush; 200 deltas posted at once arrive well within
-    // a few flushes, where the store made one update per delta before.
+    // One update per flush. The 200 deltas posted at once arrive within a
+    // few flushes, where one update per delta would make 200.
     expect(texts.length).toBeLessThanOrEqual(10);
   });
 
