@@ -124,6 +124,22 @@ export function addDeleteInstallRoute(
       context.get('requestId'),
     );
     const result = await services.store.deleteInstallData({ installId, now });
+    if (result.status === 'subscription_active') {
+      services.logger.info(
+        {
+          requestId: context.get('requestId'),
+          installId,
+          subscriptionIds: result.subscriptionIds,
+          cacheEntriesDeleted,
+        },
+        'install data deletion rejected: subscription active',
+      );
+      throw new HttpError({
+        status: 409,
+        code: 'invalid_request',
+        message: `This install pays for a plan (subscription ${result.subscriptionIds.join(', ')}) that is not cancelled, so it was kept: its cached answers were deleted, nothing else. Cancel the subscription first, then delete your data again.`,
+      });
+    }
     if (result.status === 'not_found') {
       throw new HttpError({
         status: 404,

@@ -652,6 +652,20 @@ class PostgresStore implements Store {
           install.deleted_at === null || install.deleted_at === undefined
             ? undefined
             : Number(install.deleted_at);
+        const subscriptions = await client.query<{ subscription_id: string }>(
+          `SELECT subscription_id FROM billing_subscriptions
+             WHERE install_id = $1 AND status <> 'canceled'
+             ORDER BY subscription_id`,
+          [request.installId],
+        );
+        if (subscriptions.rows.length > 0) {
+          return {
+            status: 'subscription_active',
+            subscriptionIds: subscriptions.rows.map(
+              (row) => row.subscription_id,
+            ),
+          };
+        }
         const deletedAt = alreadyDeletedAt ?? request.now.getTime();
         if (alreadyDeletedAt === undefined) {
           await client.query(

@@ -544,6 +544,17 @@ class SqliteStore implements Store {
           install.deleted_at === null || install.deleted_at === undefined
             ? undefined
             : Number(install.deleted_at);
+        const subscriptions = this.statement(
+          `SELECT subscription_id FROM billing_subscriptions
+             WHERE install_id = ? AND status <> 'canceled'
+             ORDER BY subscription_id`,
+        ).all(request.installId) as Array<{ subscription_id: string }>;
+        if (subscriptions.length > 0) {
+          return {
+            status: 'subscription_active',
+            subscriptionIds: subscriptions.map((row) => row.subscription_id),
+          };
+        }
         const deletedAt = alreadyDeletedAt ?? request.now.getTime();
         if (alreadyDeletedAt === undefined) {
           this.statement(

@@ -239,7 +239,12 @@ export type DeleteInstallDataResult =
       /** Ledger entries kept for accounting; they carry no question text. */
       ledgerEntriesKept: number;
     }
-  | { status: 'not_found' };
+  | { status: 'not_found' }
+  /**
+   * Nothing was deleted, because a paid plan's subscription of the install
+   * is not cancelled and Stripe would go on charging for it.
+   */
+  | { status: 'subscription_active'; subscriptionIds: string[] };
 
 export interface CreateInstallRequest {
   id: string;
@@ -307,7 +312,8 @@ export interface Store {
   /**
    * Deletes what the store holds about an install at the user's request,
    * in one transaction: the install is revoked and stamped deleted, and
-   * the records of spike alerts that name it are removed. The ledger,
+   * the records of spike alerts that name it are removed. An install with
+   * a subscription that is not cancelled is left alone. The ledger,
    * balances and plan stay for the developer's accounting, because no
    * ledger column holds question or answer text. A repeat changes nothing.
    *

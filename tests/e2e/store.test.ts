@@ -153,7 +153,7 @@ describe('deleting data from the options page', () => {
     await options.getByTestId('confirm-delete-server-data').click();
     await expect
       .poll(() => options.getByTestId('options-status').innerText())
-      .toMatch(/failed .*Nothing was deleted/);
+      .toMatch(/failed: .*The data in this browser is kept/);
     expect(await countLocalRows(options, 'answers')).toBe(1);
     expect((await readStoredInstall(browser.serviceWorker))?.token).toBe(
       oldToken,

@@ -285,6 +285,45 @@ describe('DELETE /v1/installs/me on SQLite', () => {
     expect(findEvent(again, 'route').fromCache).toBe(true);
   });
 
+  it('keeps an install with a live subscription', async () => {
+    const server = await startWithFake();
+    const install = await registerInstall(server.url);
+    const database = new Database(path.join(temp.directory, 'tokenwise.db'));
+    database
+      .prepare(
+        `INSERT INTO billing_subscriptions (subscription_id, install_id,
+           customer_id, plan, price_id, status, current_period_end,
+           created_at, updated_at)
+         VALUES ('sub_test_1', ?, 'cus_test_1', 'pro', 'price_test_1',
+           'active', NULL, 0, 0)`,
+      )
+      .run(install.installId);
+
+    const rejected = await deleteInstall(server.url, install.token);
+
+    expect(rejected.status).toBe(409);
+    const body = await readErrorBody(rejected);
+    expect(body.error.code).toBe('invalid_request');
+    expect(body.error.message).toContain('sub_test_1');
+    expect(body.error.message).toMatch(/Cancel the subscription first/);
+    const kept = await server.store.getInstall(install.installId);
+    expect(kept?.revoked).toBe(false);
+    expect(kept?.deletedAt).toBeUndefined();
+
+    database
+      .prepare(
+        "UPDATE billing_subscriptions SET status = 'canceled' WHERE subscription_id = 'sub_test_1'",
+      )
+      .run();
+    database.close();
+    const accepted = await deleteInstall(server.url, install.token);
+
+    expect(accepted.status).toBe(200);
+    expect(
+      (await server.store.getInstall(install.installId))?.deletedAt,
+    ).toBeInstanceOf(Date);
+  });
+
   it('rejects an operator-revoked install', async () => {
     const server = await startWithFake();
     const install = await registerInstall(server.url);
