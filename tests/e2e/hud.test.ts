@@ -84,6 +84,9 @@ describe('popup HUD, page questions and the allowance in Chromium', () => {
         OPENAI_BASE_URL: provider.openaiBaseUrl,
         GEMINI_API_KEY: 'test-gemini-key',
         GEMINI_BASE_URL: provider.geminiBaseUrl,
+        // The questions here share one conversation. Keeping every turn
+        // whole keeps running-summary calls out of the scripted answers.
+        TOKENWISE_RECENT_TURNS: '50',
         TOKENWISE_FREE_TOKENS: String(ALLOWANCE),
         TOKENWISE_MAX_OUTPUT_TOKENS: '64',
       },

@@ -90,6 +90,9 @@ describe('side panel in Chromium', () => {
         OPENAI_BASE_URL: provider.openaiBaseUrl,
         GEMINI_API_KEY: 'test-gemini-key',
         GEMINI_BASE_URL: provider.geminiBaseUrl,
+        // The questions here share one conversation. Keeping every turn
+        // whole keeps running-summary calls out of the scripted answers.
+        TOKENWISE_RECENT_TURNS: '50',
       },
     });
     browser = await launchExtension({ extensionDir: inject('extensionDir') });
