@@ -8,8 +8,8 @@ import { deleteAllData } from '@/lib/extension/local-data';
 
 /**
  * Renders "Data on the server": a link to the backend's privacy policy,
- * and "Delete my data on the server" with a confirm step that says what
- * is deleted, what stays and what happens next.
+ * and "Delete my data on the server" with a confirm step that states
+ * what is deleted, what stays and what happens next.
  */
 export function ServerDataSection({
   database,

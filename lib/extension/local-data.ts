@@ -51,7 +51,7 @@ export interface AllDataDeletion {
   server: DeleteInstallResponse | undefined;
   /** The install registered afterwards, when registering worked. */
   newInstallId?: string;
-  /** Why registering a new install failed; the next question retries it. */
+  /** The error message of a failed registration; the next question retries it. */
   registrationError?: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * "Delete my data on the server" through the real options page: the
  * confirm step, a backend that is down (nothing is deleted), then the
- * deletion itself, after which the old token is rejected, the server and
+ * deletion itself. Afterwards the old token is rejected, the server and
  * browser caches are empty, the ledger is kept and a new install works.
  */
 import { mkdtempSync } from 'node:fs';

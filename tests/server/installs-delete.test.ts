@@ -122,10 +122,10 @@ async function fillCache(
 }
 
 /**
- * Checks what must hold after a deletion, whatever the storage: the token
- * is rejected, a renewal gets a new install, the shared answer is gone for
- * everyone, the other install's answer stays, and the ledger is kept with
- * no question text.
+ * Checks what must hold after a deletion, whatever the storage. The token
+ * is rejected and a renewal gets a new install. The shared answer is gone
+ * for everyone while the other install's answer stays, and the ledger is
+ * kept with no question text.
  */
 async function expectDeleted(
   server: TestBackend,
