@@ -11,6 +11,9 @@
  *   `customer.subscription.deleted` when it gives up.
  * - `customer.subscription.deleted`: the subscription ends and the install
  *   goes back to the free plan (or to another live subscription's plan).
+ * - `customer.subscription.updated`: follows a change made in Stripe. An
+ *   active subscription moves the install to the plan of its new price,
+ *   a past_due or unpaid one is marked past_due, and a cancelled one ends.
  *
  * A cancelled subscription stays cancelled: a late renewal or failure for
  * it changes nothing. Unknown installs and prices are logged and ignored.
@@ -99,6 +102,8 @@ async function applyEvent(
       return recordFailedPayment(event, services, now);
     case 'customer.subscription.deleted':
       return endSubscription(event, services, now);
+    case 'customer.subscription.updated':
+      return updateSubscription(event, services, now);
     default:
       return `ignored: ${event.type} is not handled`;
   }
@@ -189,7 +194,7 @@ async function activateSubscription(
     priceId: string | undefined;
     customerId: string | undefined;
     periodEnd: Date | undefined;
-    verb: 'upgraded' | 'renewed';
+    verb: 'upgraded' | 'renewed' | 'updated';
   },
   services: StripeEventServices,
   now: Date,
@@ -251,20 +256,29 @@ async function recordFailedPayment(
     return 'ignored: malformed invoice';
   }
   const billed = readInvoiceSubscription(invoice);
+  return markPastDue(event, billed.subscriptionId, services, now);
+}
+
+/**
+ * Marks a subscription past_due and keeps its plan, because Stripe retries
+ * the payment and cancels the subscription when it gives up.
+ */
+async function markPastDue(
+  event: StripeEventEnvelope,
+  subscriptionId: string | undefined,
+  services: StripeEventServices,
+  now: Date,
+): Promise<string> {
   const known =
-    billed.subscriptionId === undefined
+    subscriptionId === undefined
       ? undefined
-      : await services.storage.findSubscription(billed.subscriptionId);
+      : await services.storage.findSubscription(subscriptionId);
   if (known === undefined) {
     services.logger.warn(
-      {
-        eventId: event.id,
-        type: event.type,
-        subscriptionId: billed.subscriptionId,
-      },
+      { eventId: event.id, type: event.type, subscriptionId },
       'failed payment for an unknown subscription; ignored',
     );
-    return `ignored: unknown subscription ${billed.subscriptionId ?? '(none)'}`;
+    return `ignored: unknown subscription ${subscriptionId ?? '(none)'}`;
   }
   if (known.status === 'canceled') {
     return `ignored: subscription ${known.subscriptionId} is already cancelled`;
@@ -284,6 +298,46 @@ async function recordFailedPayment(
     'a subscription payment failed; the plan stays until Stripe cancels the subscription',
   );
   return `past_due: ${known.plan} kept until Stripe cancels`;
+}
+
+async function updateSubscription(
+  event: StripeEventEnvelope,
+  services: StripeEventServices,
+  now: Date,
+): Promise<string> {
+  const subscription = parseObject(event, subscriptionSchema, services.logger);
+  if (subscription === undefined) {
+    return 'ignored: malformed subscription';
+  }
+  const status = subscription.status ?? 'unknown';
+  if (status === 'canceled' || status === 'incomplete_expired') {
+    return endSubscription(event, services, now);
+  }
+  if (status === 'past_due' || status === 'unpaid') {
+    return markPastDue(event, subscription.id, services, now);
+  }
+  if (status !== 'active' && status !== 'trialing') {
+    return `ignored: subscription status ${status}`;
+  }
+
+  const known = await services.storage.findSubscription(subscription.id);
+  return activateSubscription(
+    {
+      event,
+      subscriptionId: subscription.id,
+      installId:
+        known?.installId ?? subscription.metadata[BILLING_METADATA.installId],
+      priceId:
+        subscription.items?.data[0]?.price ??
+        known?.priceId ??
+        subscription.metadata[BILLING_METADATA.priceId],
+      customerId: subscription.customer ?? known?.customerId,
+      periodEnd: undefined,
+      verb: 'updated',
+    },
+    services,
+    now,
+  );
 }
 
 async function endSubscription(

@@ -72,6 +72,7 @@ export type InvoiceFields = z.infer<typeof invoiceSchema>;
 
 export const subscriptionSchema = z.object({
   id: z.string(),
+  status: z.string().nullish(),
   customer: idReference,
   metadata: metadataSchema,
   items: z

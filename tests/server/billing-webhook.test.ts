@@ -353,6 +353,68 @@ describe.each(DATABASES)('Stripe webhooks on $name', ({ postgres }) => {
     expect((await getUsage(install)).plan).toBe('free');
   });
 
+  it('follows a plan change made in Stripe', async () => {
+    const install = await registerInstall(server().url);
+    const { event, subscriptionId, customerId, metadata } =
+      await checkOut(install);
+    await send(event);
+
+    const { body } = await send(
+      buildEvent(
+        'customer.subscription.updated',
+        buildSubscription({
+          subscriptionId,
+          customerId,
+          priceId: TEAM_PRICE,
+          metadata,
+          status: 'active',
+        }),
+      ),
+    );
+
+    expect(body.outcome).toBe('updated: pro to team');
+    expect((await getUsage(install)).plan).toBe('team');
+    expect(await readSubscription(subscriptionId)).toMatchObject({
+      status: 'active',
+      plan: 'team',
+    });
+  });
+
+  it.each([
+    {
+      status: 'unpaid',
+      outcome: 'past_due: pro kept until Stripe cancels',
+      plan: 'pro',
+    },
+    { status: 'canceled', outcome: 'cancelled: pro to free', plan: 'free' },
+    {
+      status: 'paused',
+      outcome: 'ignored: subscription status paused',
+      plan: 'pro',
+    },
+  ])('handles an update to $status', async ({ status, outcome, plan }) => {
+    const install = await registerInstall(server().url);
+    const { event, subscriptionId, customerId, metadata } =
+      await checkOut(install);
+    await send(event);
+
+    const { body } = await send(
+      buildEvent(
+        'customer.subscription.updated',
+        buildSubscription({
+          subscriptionId,
+          customerId,
+          priceId: PRO_PRICE,
+          metadata,
+          status,
+        }),
+      ),
+    );
+
+    expect(body.outcome).toBe(outcome);
+    expect((await getUsage(install)).plan).toBe(plan);
+  });
+
   it('changes nothing when the same event arrives again, even after a restart', async () => {
     const install = await registerInstall(server().url);
     const { event, subscriptionId, customerId } = await checkOut(install);
