@@ -11,6 +11,7 @@ import { orderPlans, readPremiumAllowance, type PlanTerms } from '../plans';
 import type { Plan, Store } from '../store/types';
 import { resolveBillingState, type BillingState } from './billing-settings';
 import { BillingStorage } from './billing-storage';
+import { countOpenPremiumReservations } from './premium-allowance';
 
 export interface Billing {
   state: BillingState;
@@ -32,6 +33,9 @@ export function openBilling(options: {
   database: SpendDatabase | undefined;
 }): Billing {
   const { logger, plans } = options;
+  if (options.database !== undefined) {
+    countOpenPremiumReservations(options.store, options.database);
+  }
   let state = resolveBillingState(options.config, plans);
   if (state.enabled && options.database === undefined) {
     state = {

@@ -5,17 +5,37 @@
  * a reason that the side panel shows.
  */
 import type { RouteDecision } from '../../lib/protocol';
+import type { SpendDatabase } from '../dashboard/database';
 import { readPremiumAllowance } from '../plans';
 import type { Plan, Store } from '../store/types';
+
+// The second connection of each store, through which premium reservations
+// still open are read; the Store interface reports only their total.
+const reservationReaders = new WeakMap<Store, SpendDatabase>();
+
+/**
+ * Lets the premium allowance count the premium reservations held in
+ * `store`, read through `database`, a second connection to the same
+ * database.
+ */
+export function countOpenPremiumReservations(
+  store: Store,
+  database: SpendDatabase,
+): void {
+  reservationReaders.set(store, database);
+}
 
 /**
  * Returns the decision unchanged, or moved to the cheap tier with the
  * reason added when the plan's premium allowance for the period is used.
  * Premium use is the allowance tokens charged by settled premium answers
- * in the current period.
+ * in the current period, plus those held by premium answers still
+ * streaming when the store has a second connection (a file or PostgreSQL
+ * database, not :memory:).
  *
- * NOTE: answers still streaming are not counted, so questions sent at the
- * same time can each pass the check; the rate limits bound how many.
+ * NOTE: the check and the reservation are separate steps, so premium
+ * questions sent at the same instant can each pass it; the rate limits
+ * bound how many.
  */
 export async function applyPremiumAllowance(options: {
   decision: RouteDecision;
@@ -48,7 +68,10 @@ export async function applyPremiumAllowance(options: {
   };
 }
 
-/** Allowance tokens that premium answers took in the current period. */
+/**
+ * Measures the allowance tokens that premium answers took in the current
+ * period, settled and (when readable) still held.
+ */
 export async function measurePremiumUse(
   store: Store,
   installId: string,
@@ -59,8 +82,19 @@ export async function measurePremiumUse(
     since: balance.periodStart,
     until: balance.resetAt,
   });
-  const tokens = models
+  const settled = models
     .filter((model) => model.tier === 'premium')
     .reduce((total, model) => total + model.charged, 0);
-  return { tokens, resetAt: balance.resetAt };
+
+  const database = reservationReaders.get(store);
+  if (database === undefined) {
+    return { tokens: settled, resetAt: balance.resetAt };
+  }
+  const rows = await database.all<{ held: number | string | null }>(
+    `SELECT SUM(amount) AS held FROM reservations
+       WHERE install_id = ? AND period_start = ? AND tier = 'premium'`,
+    [installId, balance.periodStart.getTime()],
+  );
+  const held = Number(rows[0]?.held ?? 0);
+  return { tokens: settled + held, resetAt: balance.resetAt };
 }

@@ -145,6 +145,30 @@ describe('premium allowance', () => {
     expect((await ask(install.token, 'Hi!', 'cheap')).route.tier).toBe('cheap');
   });
 
+  it('counts a premium answer still streaming', async () => {
+    const install = await registerInstall(backend.url);
+    fake.enqueue({
+      type: 'answer',
+      text: 'A slow answer of several words in a row.',
+      chunkDelayMs: 150,
+      usage: { inputTokens: 50, outputTokens: 50 },
+    });
+    const streaming = await postChat(backend.url, install.token, {
+      question: 'A slow one?',
+      tier: 'premium',
+    });
+    expect(streaming.status).toBe(200);
+
+    // Nothing is settled yet, but the open reservation holds
+    // 5 × (input + output cap), more than the 600 premium tokens.
+    const concurrent = await ask(install.token, 'Meanwhile?', 'premium');
+    const slow = findEvent(await readChatEvents(streaming), 'route');
+
+    expect(slow.tier).toBe('premium');
+    expect(concurrent.route.tier).toBe('cheap');
+    expect(concurrent.route.reasons.at(-1)).toContain('premium allowance');
+  });
+
   it('lifts the limit when the install moves to a plan without one', async () => {
     const install = await registerInstall(backend.url);
     await ask(install.token, 'Question one?', 'premium');
