@@ -30,70 +30,80 @@ import {
   startTestBackend,
   type TestBackend,
 } from './helpers';
+import { createTestSchema, type TestSchema } from './databases';
 
 const HARD_QUESTION =
   'Prove step by step that the algorithm below is correct:\n```\nfunction f(x) { return x; }\n```';
 const PREMIUM_LIMIT = BILLING_PLANS.free.premiumAllowanceTokens;
 const OUTPUT_CAP = 100;
 
-let temp: ReturnType<typeof createTempDirectory>;
-let fake: FakeProvider;
-let stripe: FakeStripe;
-let backend: TestBackend;
+const DATABASES = [
+  { name: 'SQLite', postgres: false },
+  { name: 'PostgreSQL', postgres: true },
+] as const;
 
-beforeEach(async () => {
-  temp = createTempDirectory();
-  fake = await startFakeProvider();
-  stripe = await startFakeStripe();
-  backend = await startTestBackend(temp.directory, {
-    ...createBillingEnv({
-      stripeBaseUrl: stripe.baseUrl,
-      plansFile: writeBillingPlans(temp.directory),
-    }),
-    OPENAI_API_KEY: 'test-openai-key',
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    TOKENWISE_CHEAP_MODEL: 'openai:gpt-5-mini',
-    TOKENWISE_PREMIUM_MODEL: 'openai:gpt-5.5',
-    TOKENWISE_MAX_OUTPUT_TOKENS: String(OUTPUT_CAP),
-    TOKENWISE_CACHE_TTL_SECONDS: '0',
+describe.each(DATABASES)('premium allowance on $name', ({ postgres }) => {
+  let temp: ReturnType<typeof createTempDirectory>;
+  let fake: FakeProvider;
+  let stripe: FakeStripe;
+  let schema: TestSchema | undefined;
+  let backend: TestBackend;
+
+  beforeEach(async () => {
+    temp = createTempDirectory();
+    fake = await startFakeProvider();
+    stripe = await startFakeStripe();
+    schema = postgres ? createTestSchema() : undefined;
+    backend = await startTestBackend(temp.directory, {
+      ...createBillingEnv({
+        stripeBaseUrl: stripe.baseUrl,
+        plansFile: writeBillingPlans(temp.directory),
+      }),
+      OPENAI_API_KEY: 'test-openai-key',
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+      TOKENWISE_CHEAP_MODEL: 'openai:gpt-5-mini',
+      TOKENWISE_PREMIUM_MODEL: 'openai:gpt-5.5',
+      TOKENWISE_MAX_OUTPUT_TOKENS: String(OUTPUT_CAP),
+      TOKENWISE_CACHE_TTL_SECONDS: '0',
+      ...(schema ? { TOKENWISE_DATABASE_URL: schema.url } : {}),
+    });
   });
-});
 
-afterEach(async () => {
-  await backend.stop({ drainTimeoutMs: 1_000 });
-  await stripe.close();
-  await fake.close();
-  temp.remove();
-});
-
-async function ask(
-  token: string,
-  question: string,
-  tier: 'auto' | 'cheap' | 'premium',
-) {
-  fake.enqueue({
-    type: 'answer',
-    text: 'An answer.',
-    usage: { inputTokens: 50, outputTokens: 50 },
+  afterEach(async () => {
+    await backend.stop({ drainTimeoutMs: 1_000 });
+    await stripe.close();
+    await fake.close();
+    await schema?.drop();
+    temp.remove();
   });
-  const events = await readChatEvents(
-    await postChat(backend.url, token, { question, tier }),
-  );
-  return {
-    route: findEvent(events, 'route'),
-    usage: findEvent(events, 'usage'),
-    model: (fake.requests.at(-1)?.body as { model: string }).model,
-  };
-}
 
-async function premiumCharged(installId: string): Promise<number> {
-  const entries = await backend.store.listLedgerEntries(installId);
-  return entries
-    .filter((entry) => entry.kind === 'settle' && entry.tier === 'premium')
-    .reduce((total, entry) => total + entry.allowanceTokens, 0);
-}
+  async function ask(
+    token: string,
+    question: string,
+    tier: 'auto' | 'cheap' | 'premium',
+  ) {
+    fake.enqueue({
+      type: 'answer',
+      text: 'An answer.',
+      usage: { inputTokens: 50, outputTokens: 50 },
+    });
+    const events = await readChatEvents(
+      await postChat(backend.url, token, { question, tier }),
+    );
+    return {
+      route: findEvent(events, 'route'),
+      usage: findEvent(events, 'usage'),
+      model: (fake.requests.at(-1)?.body as { model: string }).model,
+    };
+  }
 
-describe('premium allowance', () => {
+  async function premiumCharged(installId: string): Promise<number> {
+    const entries = await backend.store.listLedgerEntries(installId);
+    return entries
+      .filter((entry) => entry.kind === 'settle' && entry.tier === 'premium')
+      .reduce((total, entry) => total + entry.allowanceTokens, 0);
+  }
+
   it('sends premium questions to the cheap model once it is used', async () => {
     const install = await registerInstall(backend.url);
 
