@@ -179,6 +179,32 @@ describe('routeQuestion', () => {
     expect(long.score).toBeGreaterThan(short.score);
   });
 
+  it('names only what a question contains', () => {
+    // "in return for" sets the codeSigns feature, but the question has
+    // neither code nor formulas nor money, so none may be named.
+    const decision = routeQuestion({
+      question:
+        'A widower signed a deed to his caretaking daughter while senile. Will the court likely strike down the deed?\nA. No, because the daughter had a right to the property in return for her work.\nB. No, because every deed is strongly presumed valid when signed.\nC. Yes, because the grantor lacked the capacity to make a deed.\nD. Yes, because the deed was not supported by consideration.\nAnswer:',
+    });
+
+    expect(decision.reasons).not.toContain('formulas or code in the question');
+    expect(decision.reasons).not.toContain('no formulas or code');
+    expect(decision.reasons).not.toContain('not a plain money sum');
+  });
+
+  it('names formulas only when some are present', () => {
+    const questions = [
+      'If x = 3 and y^2 = 16, what is x + y?\nA. 5\nB. 7\nC. 9\nD. 12\nAnswer:',
+      'Which gas makes up most of the air?\nA. oxygen\nB. nitrogen\nC. argon\nD. carbon dioxide\nAnswer:',
+    ];
+    const [withFormula, without] = questions.map(
+      (question) => routeQuestion({ question }).reasons,
+    );
+
+    expect(withFormula).not.toContain('no formulas or code');
+    expect(without).not.toContain('formulas or code in the question');
+  });
+
   it('applies the threshold argument', () => {
     const question = 'What is the capital of France?';
     const { score } = routeQuestion({ question });

@@ -13,8 +13,10 @@ import {
   classifyPrompt,
   collectQuestionFacts,
   computeHandFeatures,
+  HAND_FEATURE_NAMES,
   type HandFeatureName,
   hashWordBuckets,
+  looksLikeCode,
   type PromptKind,
   type QuestionFacts,
 } from './router-features';
@@ -96,9 +98,10 @@ function assessTrainedKind(
     kind === 'multiple-choice'
       ? ROUTER_WEIGHTS.multipleChoice
       : ROUTER_WEIGHTS.mathsWordProblem;
+  const handFeatures = computeHandFeatures(facts);
   const output = applyKindModel(
     model,
-    computeHandFeatures(facts),
+    handFeatures,
     hashWordBuckets(facts.text),
   );
   const score = clampScore(output.score);
@@ -108,7 +111,7 @@ function assessTrainedKind(
     logit: Math.log(score / (1 - score)),
     reasons: [
       describeKind(kind, facts, isPremium),
-      ...describeContributions(output, facts, isPremium),
+      ...describeContributions(output, facts, handFeatures, isPremium),
     ],
   };
 }
@@ -127,11 +130,33 @@ function describeKind(
     : `simple maths word problem (${quantities})`;
 }
 
-/** Hand features grouped under one reason, with its wording both ways. */
+/** Whether a group's features must be present in the question for a reason. */
+type Presence = 'present' | 'absent' | 'either';
+
+/**
+ * Hand features grouped under one reason, with its wording both ways. A
+ * contribution is measured against the training mean, so a feature that is
+ * absent can push the score too. The presence fields keep a reason from
+ * naming something the question lacks, such as "formulas or code in the
+ * question" for a law question without formulas.
+ */
 interface ReasonGroup {
   features: readonly HandFeatureName[];
-  towardPremium: (facts: QuestionFacts) => string;
-  towardCheap: (facts: QuestionFacts) => string;
+  /** Null when the group never gives a reason in this direction. */
+  towardPremium: ((facts: QuestionFacts) => string) | null;
+  towardCheap: ((facts: QuestionFacts) => string) | null;
+  /** Some feature of the group is nonzero ('present') or none is ('absent'). */
+  premiumNeeds: Presence;
+  cheapNeeds: Presence;
+  /**
+   * Tells whether the group is present, when "some feature is nonzero" is
+   * too loose: the codeSigns feature also fires on prose such as "in
+   * return for".
+   */
+  isPresent?: (
+    facts: QuestionFacts,
+    value: (name: HandFeatureName) => number,
+  ) => boolean;
 }
 
 const REASON_GROUPS: readonly ReasonGroup[] = [
@@ -145,6 +170,8 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
     ],
     towardPremium: (facts) => `long question (${facts.words} words)`,
     towardCheap: (facts) => `short question (${facts.words} words)`,
+    premiumNeeds: 'either',
+    cheapNeeds: 'either',
   },
   {
     features: [
@@ -156,6 +183,8 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
     towardPremium: (facts) =>
       `many or large numbers to track (${facts.numbers.length})`,
     towardCheap: () => 'few numbers to track',
+    premiumNeeds: 'present',
+    cheapNeeds: 'either',
   },
   {
     features: [
@@ -174,16 +203,27 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
     ],
     towardPremium: () => 'several reasoning steps (ratios, units, conditions)',
     towardCheap: () => 'few reasoning steps',
+    premiumNeeds: 'present',
+    cheapNeeds: 'either',
   },
   {
     features: ['money'],
-    towardPremium: () => 'not a plain money sum',
+    towardPremium: null,
     towardCheap: () => 'plain money arithmetic',
+    premiumNeeds: 'either',
+    cheapNeeds: 'present',
   },
   {
     features: ['mathsNotation', 'mathsSymbols', 'stemEquation', 'codeSigns'],
     towardPremium: () => 'formulas or code in the question',
     towardCheap: () => 'no formulas or code',
+    premiumNeeds: 'present',
+    cheapNeeds: 'absent',
+    isPresent: (facts, value) =>
+      value('mathsNotation') !== 0 ||
+      value('mathsSymbols') !== 0 ||
+      value('stemEquation') !== 0 ||
+      looksLikeCode(facts.text),
   },
   {
     features: [
@@ -201,6 +241,8 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
     towardPremium: () =>
       'tricky format (negation, paired statements, combined options or a sentence to complete)',
     towardCheap: () => 'plain question format',
+    premiumNeeds: 'present',
+    cheapNeeds: 'absent',
   },
   {
     features: [
@@ -213,6 +255,8 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
     ],
     towardPremium: () => 'wording with many long words or names',
     towardCheap: () => 'plain wording',
+    premiumNeeds: 'either',
+    cheapNeeds: 'either',
   },
   {
     features: [
@@ -225,6 +269,8 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
     ],
     towardPremium: () => 'long, numeric or argued answer options',
     towardCheap: () => 'short answer options',
+    premiumNeeds: 'either',
+    cheapNeeds: 'either',
   },
 ];
 
@@ -235,16 +281,37 @@ const REASON_GROUPS: readonly ReasonGroup[] = [
 function describeContributions(
   output: KindModelOutput,
   facts: QuestionFacts,
+  handFeatures: readonly number[],
   isPremium: boolean,
 ): string[] {
   const direction = isPremium ? 1 : -1;
-  const candidates = REASON_GROUPS.map((group) => ({
-    weight: group.features.reduce(
-      (sum, feature) => sum + output.contributions[feature],
-      0,
-    ),
-    describe: isPremium ? group.towardPremium : group.towardCheap,
-  }));
+  const candidates: Array<{
+    weight: number;
+    describe: (facts: QuestionFacts) => string;
+  }> = [];
+  for (const group of REASON_GROUPS) {
+    const describe = isPremium ? group.towardPremium : group.towardCheap;
+    const needs = isPremium ? group.premiumNeeds : group.cheapNeeds;
+    const value = (name: HandFeatureName) =>
+      handFeatures[HAND_FEATURE_NAMES.indexOf(name)] ?? 0;
+    const isPresent =
+      group.isPresent?.(facts, value) ??
+      group.features.some((feature) => value(feature) !== 0);
+    if (
+      describe === null ||
+      (needs === 'present' && !isPresent) ||
+      (needs === 'absent' && isPresent)
+    ) {
+      continue;
+    }
+    candidates.push({
+      weight: group.features.reduce(
+        (sum, feature) => sum + output.contributions[feature],
+        0,
+      ),
+      describe,
+    });
+  }
   candidates.push({
     weight: output.wordContribution,
     describe: () =>
