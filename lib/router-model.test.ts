@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { WORD_BUCKETS } from './router-features';
 import {
@@ -71,6 +72,17 @@ describe('validateRouterWeights', () => {
     const weights = { ...ROUTER_WEIGHTS, inputNames: ['logLength'] };
 
     expect(() => validateRouterWeights(weights)).toThrow(/other inputs/);
+  });
+});
+
+describe('router weights file', () => {
+  // The weights ship in the extension's background bundle.
+  it('stays under 60 KB of source', () => {
+    const bytes = statSync(
+      new URL('./router-weights.ts', import.meta.url),
+    ).size;
+
+    expect(bytes).toBeLessThan(60 * 1024);
   });
 });
 
