@@ -138,14 +138,14 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'STRIPE_SECRET_KEY',
     description:
       'Stripe secret key for paid plans; billing is on only when it, STRIPE_WEBHOOK_SECRET and both checkout URLs are set.',
-    unit: 'secret string, sk_live_... or sk_test_...',
+    unit: 'secret string starting with sk_live_ or sk_test_',
     secret: true,
   },
   {
     name: 'STRIPE_WEBHOOK_SECRET',
     description:
       'Signing secret of the Stripe webhook endpoint that points at POST /v1/billing/webhook.',
-    unit: 'secret string, whsec_...',
+    unit: 'secret string starting with whsec_',
     secret: true,
   },
   {
