@@ -29,6 +29,13 @@ export interface AnswerCacheOptions {
   storageKind: string;
 }
 
+/**
+ * Deleted installs that a process remembers, so that an answer still
+ * streaming for one is not cached after the deletion; the oldest goes
+ * first. An answer streams for minutes at most, so recent ones suffice.
+ */
+const MAX_DELETED_INSTALLS = 10_000;
+
 export class ServerAnswerCache {
   readonly ttlSeconds: number;
   readonly sharedCache: boolean;
@@ -36,6 +43,8 @@ export class ServerAnswerCache {
   private readonly storage: AnswerCacheStorage;
   private readonly logger: Logger;
   private readonly flights = new Map<string, AnswerFlight>();
+  /** Installs deleted by this process, whose answers in flight are not stored. */
+  private readonly deletedInstalls = new Set<string>();
   private closed: Promise<void> | undefined;
 
   constructor(options: AnswerCacheOptions) {
@@ -98,10 +107,14 @@ export class ServerAnswerCache {
 
   /**
    * Stores a complete answer, listed under the install that started the
-   * key's flight. A storage failure is logged, not thrown.
+   * key's flight, unless this process deleted that install's entries. A
+   * storage failure is logged, not thrown.
    */
   async store(key: string, answer: CachedAnswer): Promise<void> {
     const installId = this.flights.get(key)?.installId;
+    if (installId !== undefined && this.deletedInstalls.has(installId)) {
+      return;
+    }
     try {
       await this.storage.set(
         key,
@@ -125,6 +138,13 @@ export class ServerAnswerCache {
    * deletion and must learn that it did not happen.
    */
   deleteInstallEntries(installId: string): Promise<number> {
+    this.deletedInstalls.add(installId);
+    if (this.deletedInstalls.size > MAX_DELETED_INSTALLS) {
+      const oldest = this.deletedInstalls.values().next().value;
+      if (oldest !== undefined) {
+        this.deletedInstalls.delete(oldest);
+      }
+    }
     return this.storage.deleteByInstall(installId);
   }
 

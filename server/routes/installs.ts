@@ -147,9 +147,10 @@ export function addDeleteInstallRoute(
         message: `Install ${installId} no longer exists on this backend, so it holds no data to delete.`,
       });
     }
-    // TODO: an answer that was streaming when the install was revoked can
-    // still store its cache entry after this second pass; a repeated DELETE
-    // removes it.
+    // This process no longer stores the install's answers in flight.
+    // TODO: another backend process sharing Redis still can, when one of
+    // its answers for the install ends after this second pass; a repeated
+    // DELETE removes that entry.
     const lateEntries = await deleteCachedAnswers(
       services,
       installId,

@@ -15,6 +15,7 @@ import {
   type ChatRequest,
 } from '../../lib/protocol';
 import { ServerAnswerCache } from '../../server/cache/answer-cache';
+import { openSqliteAnswerCache } from '../../server/cache/sqlite-storage';
 import type { AnswerCacheStorage } from '../../server/cache/types';
 import { createApp } from '../../server/app';
 import { createPlans } from '../../server/plans';
@@ -341,6 +342,44 @@ describe('DELETE /v1/installs/me on SQLite', () => {
     );
     const stored = await server.store.getInstall(install.installId);
     expect(stored?.deletedAt).toBeUndefined();
+  });
+});
+
+describe('ServerAnswerCache.deleteInstallEntries', () => {
+  it('skips answers that finish after it', async () => {
+    const storage = openSqliteAnswerCache(
+      path.join(temp.directory, 'cache.db'),
+    );
+    const cache = new ServerAnswerCache({
+      storage,
+      ttlSeconds: 60,
+      sharedCache: true,
+      logger: createCapturingLogger().logger,
+      storageKind: 'sqlite',
+    });
+    const answer = {
+      text: 'Canberra.',
+      finishReason: 'stop',
+      tier: 'cheap' as const,
+      model: 'openai:gpt-5-mini',
+      usage: { inputTokens: 10, cachedInputTokens: 0, outputTokens: 2 },
+      createdAt: 1_000,
+    };
+    const deleted = await cache.lookup('key-deleted', 1_000, 'install-a');
+    const other = await cache.lookup('key-other', 1_000, 'install-b');
+    expect(deleted.kind).toBe('leader');
+    expect(other.kind).toBe('leader');
+
+    expect(await cache.deleteInstallEntries('install-a')).toBe(0);
+    await cache.store('key-deleted', answer);
+    await cache.store('key-other', answer);
+    deleted.flight.finish({ kind: 'failed' });
+    other.flight.finish({ kind: 'failed' });
+
+    expect(await storage.get('key-deleted', 1_001)).toBeUndefined();
+    expect(await storage.get('key-other', 1_001)).toEqual(answer);
+    expect(await storage.deleteByInstall('install-b')).toBe(1);
+    await cache.close();
   });
 });
 
