@@ -32,7 +32,8 @@ export interface AnswerCacheOptions {
 /**
  * Deleted installs that a process remembers, so that an answer still
  * streaming for one is not cached after the deletion; the oldest goes
- * first. An answer streams for minutes at most, so recent ones suffice.
+ * first. Only installs deleted while one of their answers still streams
+ * matter, so the most recent deletions suffice.
  */
 const MAX_DELETED_INSTALLS = 10_000;
 
