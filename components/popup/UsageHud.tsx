@@ -22,8 +22,8 @@ import { UsageMeter } from './UsageMeter';
 import './usage-hud.css';
 
 /**
- * How often the open popup asks the backend for its figures again, so a
- * plan bought in another tab shows within seconds: 3 seconds.
+ * Interval at which the open popup has the background fetch the usage
+ * again, so a plan bought in another tab shows within seconds: 3 seconds.
  */
 export const USAGE_POLL_MS = 3_000;
 
