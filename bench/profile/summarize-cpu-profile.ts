@@ -52,7 +52,7 @@ export function summarizeCpuProfile(
   let counted = 0;
   profile.samples.forEach((id, index) => {
     elapsed += profile.timeDeltas[index] ?? 0;
-    if (elapsed < skipMicroseconds) {
+    if (skipMicroseconds > 0 && elapsed <= skipMicroseconds) {
       return;
     }
     counted += 1;
