@@ -47,6 +47,13 @@ export const DEFAULT_RECENT_TURNS = 2;
 /** Largest running summary, in tokens; also the summary call's output cap. */
 export const SUMMARY_MAX_TOKENS = 256;
 
+/**
+ * Fewest tokens of older turns folded into the summary at once. A summary
+ * call costs about its previous summary plus the new turns in input and up
+ * to SUMMARY_MAX_TOKENS in output, which a single short turn rarely repays.
+ */
+export const FOLD_BLOCK_TOKENS = 600;
+
 /** Share of the budget left for earlier turns when a page comes with the question. */
 export const HISTORY_SHARE_WITH_PAGE = 0.5;
 
@@ -86,22 +93,46 @@ export function countTokensWithin(text: string, limit: number): number {
 
 /**
  * Cuts a text to at most `maxTokens` tokens, at a word boundary where one
- * is near, and returns the kept text and its exact token count.
+ * is near, and returns the kept text and its exact token count. The cut
+ * is found by binary search over the length, within the first
+ * 16 × `maxTokens` characters.
  */
 export function clipToTokens(
   text: string,
   maxTokens: number,
 ): { text: string; tokens: number } {
-  let kept = text.slice(0, Math.max(0, maxTokens) * 16);
-  let tokens = countTokens(kept);
-  while (tokens > maxTokens && kept.length > 0) {
-    const ratio = Math.min(0.98, (maxTokens / tokens) * 0.98);
-    const cut = Math.floor(kept.length * ratio);
-    const space = kept.lastIndexOf(' ', cut);
-    kept = kept.slice(0, space > cut - 80 && space > 0 ? space : cut);
-    tokens = countTokens(kept);
+  const limit = Math.max(0, maxTokens);
+  const candidate = text.slice(0, limit * 16);
+  const candidateTokens = countTokens(candidate);
+  if (candidateTokens <= limit) {
+    return { text: candidate, tokens: candidateTokens };
   }
-  return { text: kept, tokens };
+
+  // `low` characters fit and `high` do not.
+  let low = 0;
+  let high = candidate.length;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (countTokens(candidate.slice(0, middle)) <= limit) {
+      low = middle;
+    } else {
+      high = middle;
+    }
+  }
+
+  let kept = candidate.slice(0, low);
+  const code = kept.charCodeAt(kept.length - 1);
+  if (code >= 0xd800 && code <= 0xdbff) {
+    kept = kept.slice(0, -1);
+  }
+  const space = kept.lastIndexOf(' ');
+  const atWord =
+    space > kept.length - 80 && space > 0 ? kept.slice(0, space) : kept;
+  const atWordTokens = countTokens(atWord);
+  if (atWordTokens <= limit) {
+    return { text: atWord, tokens: atWordTokens };
+  }
+  return { text: kept, tokens: countTokens(kept) };
 }
 
 /**
@@ -138,7 +169,11 @@ export interface HistoryPlan {
  * and there are at most `recentTurns` of them, all go whole. Otherwise
  * SUMMARY_MAX_TOKENS is set aside for the summary, and the newest turns
  * go whole while there are at most `recentTurns` of them and they fit.
- * Every older turn is folded, so a turn larger than the allowance is too.
+ * The turns before them are folded up to the last fold point (see
+ * findFoldPoints), so the summary is rewritten once per block of older
+ * turns rather than once per turn. Turns between the fold point and the
+ * recent ones go whole when they fit too, else they are folded as well.
+ * A turn larger than the allowance is always folded.
  */
 export function planHistory(options: {
   history: readonly ChatMessage[];
@@ -149,32 +184,65 @@ export function planHistory(options: {
   const recentTurns = options.recentTurns ?? DEFAULT_RECENT_TURNS;
   const allowance = Math.max(0, options.allowanceTokens);
 
-  if (turns.length <= recentTurns) {
-    const whole = keepNewestTurns(turns, recentTurns, allowance);
-    if (whole.count === turns.length) {
-      return {
-        recent: turns.flat(),
-        folded: [],
-        recentTurns: turns.length,
-        foldedTurns: 0,
-        recentTokens: whole.tokens,
-      };
-    }
+  const whole = keepNewestTurns(turns, recentTurns, allowance);
+  if (whole.count === turns.length) {
+    return splitPlan(turns, 0, whole.tokens);
   }
 
-  const kept = keepNewestTurns(
+  // The fewest turns to fold, with room set aside for the summary.
+  const withSummary = keepNewestTurns(
     turns,
     recentTurns,
     Math.max(0, allowance - SUMMARY_MAX_TOKENS),
   );
-  const split = turns.length - kept.count;
+  const fewest = turns.length - withSummary.count;
+  const point = findFoldPoints(turns.slice(0, fewest)).at(-1) ?? 0;
+  if (point < fewest) {
+    const room = point === 0 ? allowance : allowance - SUMMARY_MAX_TOKENS;
+    const tail = keepNewestTurns(turns, turns.length - point, room);
+    if (tail.count === turns.length - point) {
+      return splitPlan(turns, point, tail.tokens);
+    }
+  }
+  return splitPlan(turns, fewest, withSummary.tokens);
+}
+
+function splitPlan(
+  turns: readonly ChatMessage[][],
+  foldedTurns: number,
+  recentTokens: number,
+): HistoryPlan {
   return {
-    recent: turns.slice(split).flat(),
-    folded: turns.slice(0, split).flat(),
-    recentTurns: kept.count,
-    foldedTurns: split,
-    recentTokens: kept.tokens,
+    recent: turns.slice(foldedTurns).flat(),
+    folded: turns.slice(0, foldedTurns).flat(),
+    recentTurns: turns.length - foldedTurns,
+    foldedTurns,
+    recentTokens,
   };
+}
+
+/**
+ * Returns the fold points of a history's turns: the turn counts at which
+ * a block of at least FOLD_BLOCK_TOKENS ends, counting from the oldest
+ * turn. A point depends only on the turns before it, so a longer
+ * conversation keeps the points of its start, and each summary can extend
+ * the one written at the point before it.
+ */
+export function findFoldPoints(turns: readonly ChatMessage[][]): number[] {
+  const points: number[] = [];
+  let block = 0;
+  turns.forEach((turn, index) => {
+    for (const message of turn) {
+      block +=
+        MESSAGE_OVERHEAD_TOKENS +
+        countTokensWithin(message.content, FOLD_BLOCK_TOKENS);
+    }
+    if (block >= FOLD_BLOCK_TOKENS) {
+      points.push(index + 1);
+      block = 0;
+    }
+  });
+  return points;
 }
 
 /** Counts how many of the newest turns fit, up to `maxTurns`, stopping early. */

@@ -22,10 +22,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { computeCostUsd, DEFAULT_PRICES } from '../lib/catalog';
 import {
   clipToTokens,
   DEFAULT_CONTEXT_BUDGETS,
   DEFAULT_RECENT_TURNS,
+  findFoldPoints,
   layoutWholePrompt,
   planPromptHistory,
   splitTurns,
@@ -48,6 +50,8 @@ const DEFAULT_DATA = path.resolve(
 const TURNS = 20;
 /** Maximum length of a prompt used as a question, in tokens. */
 const MAX_QUESTION_TOKENS = 300;
+/** The cheap tier's default model, whose list price turns tokens into dollars. */
+const PRICED_MODEL = 'gemini:gemini-3-flash';
 /** Paragraphs of the long article. */
 const ARTICLE_PARAGRAPHS = 150;
 
@@ -134,11 +138,17 @@ function replayConversation(
       summary = summaries.get(key);
       if (summary === undefined) {
         const turns = splitTurns(plan.folded);
-        const previous = summaries.get(
-          buildSummaryKey('eval', turns.slice(0, -1).flat()),
-        );
+        const point = findFoldPoints(turns)
+          .filter((candidate) => candidate < turns.length)
+          .at(-1);
+        const previous =
+          point === undefined
+            ? undefined
+            : summaries.get(
+                buildSummaryKey('eval', turns.slice(0, point).flat()),
+              );
         const newTurns = (
-          previous === undefined ? turns : turns.slice(-1)
+          previous === undefined ? turns : turns.slice(point)
         ).flat();
         summaryCallInputTokens = buildSummaryRequest({
           previousSummary: previous,
@@ -233,6 +243,19 @@ function askAboutArticle(prompts: string[]): ArticleFigures {
   };
 }
 
+/** Prices input and output tokens, none of them cached, at PRICED_MODEL's list price. */
+function priceTokens(inputTokens: number, outputTokens: number): number {
+  const price = DEFAULT_PRICES[PRICED_MODEL];
+  if (price === undefined) {
+    throw new Error(`The catalog has no price for ${PRICED_MODEL}.`);
+  }
+  return computeCostUsd(price, {
+    inputTokens,
+    cachedInputTokens: 0,
+    outputTokens,
+  });
+}
+
 function formatNumber(value: number): string {
   return value.toLocaleString('en-US');
 }
@@ -270,6 +293,9 @@ function main(): void {
     summaryCalls: turns.filter((figures) => figures.summaryCallInputTokens > 0)
       .length,
     share: (requests + summaryInput) / whole,
+    // Answers' output is the same both ways, so it is left out.
+    wholeUsd: priceTokens(whole, 0),
+    budgetUsd: priceTokens(requests + summaryInput, summaryOutput),
   };
 
   if (values.json) {
@@ -298,7 +324,7 @@ function main(): void {
     `total input tokens: resend all ${formatNumber(whole)}; with the budget ${formatNumber(totals.budgetInputTokens)} (${formatNumber(requests)} in the requests + ${formatNumber(summaryInput)} in ${totals.summaryCalls} summary calls) = ${(totals.share * 100).toFixed(1)}%`,
   );
   console.log(
-    `summary calls also wrote ${formatNumber(summaryOutput)} output tokens.`,
+    `summary calls also wrote ${formatNumber(summaryOutput)} output tokens; at ${PRICED_MODEL} list prices, without the answers' output: resend all $${totals.wholeUsd.toFixed(4)}, with the budget $${totals.budgetUsd.toFixed(4)} (${((totals.budgetUsd / totals.wholeUsd) * 100).toFixed(1)}%).`,
   );
   console.log('');
   console.log(

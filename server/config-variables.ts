@@ -230,7 +230,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'TOKENWISE_RECENT_TURNS',
     description:
-      'Earlier turns sent whole with a question; older turns are folded into a running summary written by the cheap model and charged like any cheap answer.',
+      'Earlier turns always sent whole with a question. Older turns are folded into a running summary written by the cheap model and charged like any cheap answer, in blocks of at least 600 tokens; until a block is full they are sent whole too.',
     unit: 'turns, 0 to 50',
     defaultValue: '2',
   },

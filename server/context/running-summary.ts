@@ -3,11 +3,16 @@
  * cheap tier's model and charged to the install like any cheap answer:
  * reserved before the call, under a request id of its own, and settled
  * to the provider's usage. Each summary is stored under the hash of the
- * turns it covers, so one conversation state is summarized once; a new
- * state that extends a stored one folds only its new turn into it.
+ * turns it covers, so one conversation state is summarized once. A new
+ * state folds only the turns after the previous fold point into the
+ * summary stored there.
  */
 import { randomUUID } from 'node:crypto';
-import { SUMMARY_MAX_TOKENS, splitTurns } from '../../lib/context-budget';
+import {
+  findFoldPoints,
+  SUMMARY_MAX_TOKENS,
+  splitTurns,
+} from '../../lib/context-budget';
 import type { ChatMessage } from '../../lib/protocol';
 import { countTokens } from '../../lib/tokens';
 import { MIN_OUTPUT_TOKENS } from '../config';
@@ -73,8 +78,11 @@ export async function obtainRunningSummary(
   let written: { text: string; model: string; usage: UsageCounts } | undefined;
   try {
     const previous = await findPreviousSummary(options, turns);
-    const newTurns = previous === undefined ? turns : turns.slice(-1);
-    const result = await writeSummary(options, previous, newTurns.flat());
+    const result = await writeSummary(
+      options,
+      previous?.text,
+      (previous?.newTurns ?? turns).flat(),
+    );
     if (result.kind === 'failed') {
       return result;
     }
@@ -91,20 +99,24 @@ export async function obtainRunningSummary(
 }
 
 /**
- * Returns the stored summary of all folded turns but the newest, which a
- * request one turn earlier in the same conversation wrote.
+ * Returns the stored summary of the folded turns up to the last fold point
+ * before the newest one, which an earlier request of the same
+ * conversation wrote, with the turns after it.
  */
 async function findPreviousSummary(
   options: ObtainSummaryOptions,
   turns: readonly ChatMessage[][],
-): Promise<string | undefined> {
-  if (turns.length < 2) {
+): Promise<{ text: string; newTurns: ChatMessage[][] } | undefined> {
+  const point = findFoldPoints(turns)
+    .filter((candidate) => candidate < turns.length)
+    .at(-1);
+  if (point === undefined) {
     return undefined;
   }
-  const key = buildSummaryKey(options.installId, turns.slice(0, -1).flat());
+  const key = buildSummaryKey(options.installId, turns.slice(0, point).flat());
   const claim = await options.store.claim(key, options.installId);
   if (claim.kind === 'found') {
-    return claim.text;
+    return { text: claim.text, newTurns: turns.slice(point) };
   }
   await claim.release(undefined);
   return undefined;

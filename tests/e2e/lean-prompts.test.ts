@@ -23,6 +23,9 @@ import { startFakeProvider, type FakeProvider } from '../fake-provider';
 
 const SCREENSHOTS = join(REPOSITORY_ROOT, 'test-results/screenshots');
 
+const LONG_ANSWER =
+  'The river rises in the hills and flows to the sea. '.repeat(70);
+
 const QUESTIONS = [
   'Name a river in France.',
   'Name a river in Spain.',
@@ -74,6 +77,10 @@ describe('lean prompts in the side panel', () => {
   });
 
   it('shows context figures and summarized turns', async () => {
+    // Answers longer than a fold block, so each turn can be summarized.
+    for (let index = 0; index < 3; index++) {
+      provider.enqueue({ type: 'answer', text: LONG_ANSWER });
+    }
     for (const question of QUESTIONS.slice(0, 3)) {
       expect((await askInSidePanel(panel, question)).status).toBe('done');
     }

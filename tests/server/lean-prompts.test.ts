@@ -72,13 +72,19 @@ function isSummaryCall(request: FakeRequest): boolean {
   return bodyOf(request).messages[0]?.content === SUMMARY_INSTRUCTION;
 }
 
-/** A conversation of `count` turns about different rivers. */
+/**
+ * Builds a conversation of `count` turns about different rivers, each
+ * longer than FOLD_BLOCK_TOKENS, so every turn is a block of its own.
+ */
 function conversation(count: number): ChatMessage[] {
+  const detail = 'It carries water, sediment and boats toward the sea. '.repeat(
+    60,
+  );
   return Array.from({ length: count }, (_, index) => [
     { role: 'user' as const, content: `Tell me about river number ${index}.` },
     {
       role: 'assistant' as const,
-      content: `River ${index} is long and flows into the sea number ${index}.`,
+      content: `River ${index} is long and flows into the sea number ${index}. ${detail}`,
     },
   ]).flat();
 }
@@ -190,6 +196,52 @@ describe('running summary', () => {
     expect(route.context?.summarizedTurns).toBe(2);
     const answer = bodyOf(fake.requests[3]).messages[1]?.content ?? '';
     expect(answer.startsWith('<summary turns="2">\nSummary B.')).toBe(true);
+  });
+
+  it('is rewritten once per block of turns', async () => {
+    const server = await startWithFake();
+    const install = await registerInstall(server.url);
+    // About 400 tokens a turn, so a block of FOLD_BLOCK_TOKENS is two turns.
+    const history = conversation(5).map((message) => ({
+      ...message,
+      content: message.content.slice(0, 1_700),
+    }));
+    fake.enqueue(
+      { type: 'answer', text: 'Summary of 0 and 1.' },
+      { type: 'answer', text: 'Answer.' },
+      { type: 'answer', text: 'Answer.' },
+      { type: 'answer', text: 'Summary up to 3.' },
+      { type: 'answer', text: 'Answer.' },
+    );
+
+    const three = await ask(server, install.token, {
+      question: 'A?',
+      history: history.slice(0, 6),
+    });
+    const four = await ask(server, install.token, {
+      question: 'B?',
+      history: history.slice(0, 8),
+    });
+    const five = await ask(server, install.token, {
+      question: 'C?',
+      history,
+    });
+
+    expect(three.route.context?.summarizedTurns).toBe(2);
+    expect(three.route.context?.summary?.status).toBe('written');
+    expect(four.route.context?.summarizedTurns).toBe(2);
+    expect(four.route.context?.recentTurns).toBe(2);
+    expect(four.route.context?.summary?.status).toBe('reused');
+    expect(five.route.context?.summarizedTurns).toBe(4);
+    expect(five.route.context?.summary?.status).toBe('written');
+    expect(fake.requests.filter(isSummaryCall)).toHaveLength(2);
+    const second = bodyOf(fake.requests[3]).messages[1]?.content ?? '';
+    expect(second.startsWith('Previous summary:\nSummary of 0 and 1.')).toBe(
+      true,
+    );
+    expect(second).toContain('river number 2');
+    expect(second).toContain('river number 3');
+    expect(second).not.toContain('river number 1');
   });
 
   it('survives a restart of the backend', async () => {
@@ -408,7 +460,10 @@ describe('context budget', () => {
 
     const { events, route } = await ask(server, install.token, {
       question: 'What colour was the lighthouse painted?',
-      history: conversation(1),
+      history: [
+        { role: 'user', content: 'Is this page about a town?' },
+        { role: 'assistant', content: 'Yes, about its walls.' },
+      ],
       pageContext: {
         title: 'Town',
         url: 'https://town.test/',
@@ -418,7 +473,7 @@ describe('context budget', () => {
 
     const sent = bodyOf(fake.requests[0]).messages;
     expect(route.inputTokens).toBe(countChatTokens(sent));
-    expect(findEvent(events, 'usage').inputTokens).toBe(route.inputTokens);
+    expect(findEvent(events, 'done').finishReason).toBe('stop');
     expect(route.context?.budgetTokens).toBe(1_000);
     expect(route.context?.sentTokens).toBeLessThanOrEqual(1_000);
     expect(route.context?.page?.totalPassages).toBeGreaterThan(10);

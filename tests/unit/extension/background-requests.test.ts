@@ -87,9 +87,13 @@ describe('handleRuntimeRequest', () => {
   });
 
   it('previews summarized turns and page passages', async () => {
+    // Each answer is longer than a fold block, so each turn is one.
     const history = [1, 2, 3, 4].flatMap((index) => [
       { role: 'user' as const, content: `Question ${index}?` },
-      { role: 'assistant' as const, content: `Answer ${index}.` },
+      {
+        role: 'assistant' as const,
+        content: `Answer ${index}. ${'The walls were rebuilt in stone. '.repeat(120)}`,
+      },
     ]);
     const text = Array.from(
       { length: 200 },
