@@ -140,10 +140,10 @@ function describeLoad(load: BackendOverheadResult, cores: number): string[] {
     '### Measured latency and throughput',
     '',
     'Medians over runs of each run\'s figure; "failed" counts non-2xx answers, connection errors and timeouts summed over runs. At `max`, autocannon sends the next request as soon as a connection is free, so the achieved rate is the throughput at that concurrency. "Load" is the machine\'s one-minute load average at the end of each run (median over runs), on ' +
-      `${cores} cores; above that, other work competed for the CPU.`,
+      `${cores} cores; above that, other work competed for the CPU. "CPU per request" is the CPU time (user plus system, from /proc) the server process used over the measured part, divided by the requests that ended in it, so it does not grow with the machine's load the way latency does; it is not read for the fake provider, which tsx runs in a child process.`,
     '',
-    '| Rate | Target | Achieved (req/s) | Failed | First token p50 / p90 / p99 (ms) | Full p50 / p90 / p99 (ms) | Full max (ms) | Load |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| Rate | Target | Achieved (req/s) | Failed | First token p50 / p90 / p99 (ms) | Full p50 / p90 / p99 (ms) | Full max (ms) | CPU per request (ms) | Load |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const rate of load.rates) {
     for (const target of targetsOf(load)) {
@@ -177,6 +177,13 @@ function describeRuns(rate: Rate, target: TargetName, runs: LoadRun[]): string {
       ),
     );
   const achieved = spreadOf(results.map((result) => result.achievedRate));
+  const cpuPerRequest = spreadOf(
+    results.map((result) =>
+      result.targetCpuMs === undefined
+        ? Number.NaN
+        : result.targetCpuMs / Math.max(1, result.completed + result.failed),
+    ),
+  );
   const loadAverage = spreadOf(
     runs.map((run) => run.loadAverage ?? Number.NaN),
   );
@@ -189,7 +196,7 @@ function describeRuns(rate: Rate, target: TargetName, runs: LoadRun[]): string {
     ]
       .map((spread) => formatNumber(spread?.median))
       .join(' / ');
-  return `| ${rateLabel(rate)} | ${TARGET_LABELS[target]} | ${formatNumber(achieved?.median, 0)} | ${failed} | ${triple('firstTokenMs')} | ${triple('fullResponseMs')} | ${formatNumber(figure((distribution) => distribution.max, 'fullResponseMs')?.median)} | ${formatNumber(loadAverage?.median)} |`;
+  return `| ${rateLabel(rate)} | ${TARGET_LABELS[target]} | ${formatNumber(achieved?.median, 0)} | ${failed} | ${triple('firstTokenMs')} | ${triple('fullResponseMs')} | ${formatNumber(figure((distribution) => distribution.max, 'fullResponseMs')?.median)} | ${formatNumber(cpuPerRequest?.median)} | ${formatNumber(loadAverage?.median)} |`;
 }
 
 function describeExtension(extension: ExtensionResult): string[] {

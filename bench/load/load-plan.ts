@@ -28,6 +28,11 @@ export interface LoadPlan {
   warmupSeconds: number;
   /** Seconds of measured load. */
   durationSeconds: number;
+  /**
+   * Process id of the server under load, whose CPU time the worker reads
+   * from /proc over the measured part; none to skip that figure.
+   */
+  cpuProcessId?: number;
 }
 
 export interface LoadResult {
@@ -41,6 +46,11 @@ export interface LoadResult {
   firstTokenMs?: Distribution;
   /** Time from sending a request to the end of its response, in milliseconds. */
   fullResponseMs?: Distribution;
+  /**
+   * CPU time (user plus system) that the process `cpuProcessId` used over
+   * the measured part, in milliseconds; undefined without /proc.
+   */
+  targetCpuMs?: number;
 }
 
 /** Matches the first text of an answer in a streamed response. */

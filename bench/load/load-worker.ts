@@ -5,6 +5,7 @@
  * LoadResult as JSON on standard output.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { summarize } from '../stats';
 import {
@@ -38,7 +39,9 @@ if (plan.warmupSeconds > 0) {
   await runAutocannon(plan.warmupSeconds);
 }
 recorder.measuring = true;
+const cpuAtStart = readCpuMs(plan.cpuProcessId);
 const result = await runAutocannon(plan.durationSeconds);
+const cpuAtEnd = readCpuMs(plan.cpuProcessId);
 recorder.measuring = false;
 
 const output: LoadResult = {
@@ -47,8 +50,35 @@ const output: LoadResult = {
   achievedRate: recorder.fullResponse.length / result.duration,
   firstTokenMs: summarize(recorder.firstToken),
   fullResponseMs: summarize(recorder.fullResponse),
+  targetCpuMs:
+    cpuAtStart === undefined || cpuAtEnd === undefined
+      ? undefined
+      : cpuAtEnd - cpuAtStart,
 };
 process.stdout.write(`${JSON.stringify(output)}\n`);
+
+/**
+ * Reads the CPU time (user plus system) a process has used, in
+ * milliseconds, from /proc/PID/stat; undefined without a process id or
+ * where /proc is missing.
+ */
+function readCpuMs(processId: number | undefined): number | undefined {
+  if (processId === undefined) {
+    return undefined;
+  }
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${processId}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The fields after the command name, which is in brackets and may
+  // contain spaces; utime and stime are the 12th and 13th of them, in
+  // clock ticks of 10 ms on Linux (USER_HZ is 100).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks * 10 : undefined;
+}
 
 function runAutocannon(seconds: number): Promise<autocannon.Result> {
   const marker = FIRST_TOKEN_MARKERS[plan.bodyFormat];

@@ -216,6 +216,7 @@ async function startTargets(
       name: 'portkey',
       plan: {
         url: `${portkey.url}/v1/chat/completions`,
+        cpuProcessId: portkey.child.process.pid,
         bodyFormat: 'openai',
         model: MODEL,
         headers: {
@@ -288,6 +289,7 @@ async function planForBackend(
   return {
     url: `${backend.url}/v1/chat`,
     bodyFormat: 'tokenwise',
+    cpuProcessId: backend.process.pid,
     headers: {},
     bearerTokens: tokens,
   };

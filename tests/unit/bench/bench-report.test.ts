@@ -103,7 +103,10 @@ describe('results page load section', () => {
       repetition,
       rate: 500,
       target: 'tokenwise-sqlite' as const,
-      result: loadResult(10 * repetition, 400),
+      result: {
+        ...loadResult(10 * repetition, 400),
+        targetCpuMs: 400 * repetition,
+      },
       loadAverage: 10 + repetition,
     },
   ]);
@@ -151,6 +154,12 @@ describe('results page load section', () => {
   it('shows the median load average per row', () => {
     expect(row('Tokenwise, SQLite').at(-2)).toBe('12.00');
     expect(row('fake provider, direct').at(-2)).toBe('2.00');
+  });
+
+  it('shows CPU time per request', () => {
+    // 400, 800 and 1,200 ms of CPU for 100 requests each.
+    expect(row('Tokenwise, SQLite').at(-3)).toBe('8.00');
+    expect(row('fake provider, direct').at(-3)).toBe('n/a');
   });
 
   it('shows the median over runs', () => {
