@@ -1,6 +1,8 @@
 /**
- * `npx tsx bench/profile/profile-backend.ts [seconds] [rate]` starts the
- * fake provider and a backend on SQLite under `node --cpu-prof`. It loads
+ * `npx tsx bench/profile/profile-backend.ts [seconds] [rate] [postgres]`
+ * starts the fake provider and a backend under `node --cpu-prof`, on
+ * SQLite, or on PostgreSQL with Redis when the third argument is
+ * `postgres`. It loads
  * the backend with autocannon at `rate` requests per second (flat out when
  * omitted) for `seconds` (10 by default), stops it, and prints the
  * functions with the most self and total time. The .cpuprofile file opens
@@ -12,11 +14,19 @@ import { join } from 'node:path';
 import { startBackend } from '../../scripts/harness/backend';
 import { runLoad } from '../load/run-load';
 import { startFakeProviderProcess } from '../servers/child-process';
+import { prepareScaleOutStorage } from '../servers/databases';
 import { summarizeCpuProfile } from './summarize-cpu-profile';
 
 const seconds = Number(process.argv[2] ?? 10);
 const rate =
-  process.argv[3] === undefined ? undefined : Number(process.argv[3]);
+  process.argv[3] === undefined || process.argv[3] === 'max'
+    ? undefined
+    : Number(process.argv[3]);
+const storage =
+  process.argv[4] === 'postgres' ? await prepareScaleOutStorage() : undefined;
+if (storage !== undefined && 'unavailable' in storage) {
+  throw new Error(`PostgreSQL or Redis is missing: ${storage.unavailable}`);
+}
 const workDir = mkdtempSync(join(tmpdir(), 'tokenwise-profile-'));
 const profileDir = join(workDir, 'profiles');
 
@@ -35,6 +45,13 @@ const backend = await startBackend({
     TOKENWISE_TOKENS_PER_MINUTE: String(10 ** 15),
     TOKENWISE_REQUESTS_PER_MINUTE: '1000000',
     TOKENWISE_REGISTRATIONS_PER_HOUR: '1000000',
+    ...(storage === undefined
+      ? {}
+      : {
+          TOKENWISE_DATABASE_URL: storage.databaseUrl,
+          TOKENWISE_REDIS_URL: storage.redisUrl,
+          TOKENWISE_REDIS_KEY_PREFIX: storage.redisKeyPrefix,
+        }),
   },
 });
 
@@ -64,6 +81,7 @@ try {
 } finally {
   await backend.stop();
   await fake.child.stop();
+  await storage?.remove();
 }
 
 const profiles = readdirSync(profileDir).filter((name) =>
