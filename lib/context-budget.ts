@@ -4,10 +4,10 @@
  * context), and how a prompt is laid out within it. Pure functions, so the
  * backend enforces and bills exactly what the extension previews.
  *
- * The layout, in order, is the system prompt, then the running summary of
- * older turns at the start of the first message sent, then the most recent
- * turns whole, and last one user message with the chosen page passages and
- * the question.
+ * The layout starts with the system prompt. The running summary of older
+ * turns opens the first message sent, the most recent turns follow whole,
+ * and one user message with the chosen page passages and the question
+ * comes last.
  */
 import {
   formatPageBlock,
@@ -48,7 +48,7 @@ export const DEFAULT_RECENT_TURNS = 2;
 export const SUMMARY_MAX_TOKENS = 256;
 
 /**
- * Fewest tokens of older turns folded into the summary at once. A summary
+ * Minimum tokens of older turns folded into the summary at once. A summary
  * call costs about its previous summary plus the new turns in input and up
  * to SUMMARY_MAX_TOKENS in output, which a single short turn rarely repays.
  */
@@ -189,7 +189,7 @@ export function planHistory(options: {
     return splitPlan(turns, 0, whole.tokens);
   }
 
-  // The fewest turns to fold, with room set aside for the summary.
+  // The minimum number of turns to fold, with room set aside for the summary.
   const withSummary = keepNewestTurns(
     turns,
     recentTurns,
