@@ -19,6 +19,11 @@ import {
   type FakeRequest,
 } from '../fake-provider/index';
 import {
+  createTestRedisPrefix,
+  createTestSchema,
+  TEST_REDIS_URL,
+} from './databases';
+import {
   createTempDirectory,
   findEvent,
   postChat,
@@ -534,5 +539,54 @@ describe('context budget', () => {
     expect(findEvent(events, 'done').finishReason).toBe('stop');
     expect(route.context?.sentTokens).toBeLessThanOrEqual(3_000);
     expect(route.inputTokens).toBeLessThan(3_100);
+  });
+});
+
+describe('running summary on PostgreSQL and Redis', () => {
+  it('is written once for two backends', async () => {
+    const schema = createTestSchema();
+    const redisPrefix = createTestRedisPrefix();
+    const second = createTempDirectory();
+    const env = {
+      OPENAI_API_KEY: 'test-openai-key',
+      OPENAI_BASE_URL: fake.openaiBaseUrl,
+      TOKENWISE_CHEAP_MODEL: 'openai:gpt-5-mini',
+      TOKENWISE_RECENT_TURNS: '1',
+      TOKENWISE_DATABASE_URL: schema.url,
+      TOKENWISE_REDIS_URL: TEST_REDIS_URL,
+      TOKENWISE_REDIS_KEY_PREFIX: redisPrefix.prefix,
+    };
+    const first = await startTestBackend(temp.directory, env);
+    const other = await startTestBackend(second.directory, env);
+    try {
+      const install = await registerInstall(first.url);
+      fake.enqueue(
+        { type: 'answer', text: 'Shared summary.' },
+        { type: 'answer', text: 'Answer one.' },
+        { type: 'answer', text: 'Answer two.' },
+      );
+
+      const one = await ask(first, install.token, {
+        question: 'First?',
+        history: conversation(2),
+      });
+      const two = await ask(other, install.token, {
+        question: 'Second?',
+        history: conversation(2),
+      });
+
+      expect(fake.requests.filter(isSummaryCall)).toHaveLength(1);
+      expect(one.route.context?.summary?.status).toBe('written');
+      expect(two.route.context?.summary?.status).toBe('reused');
+      expect(bodyOf(fake.requests[2]).messages[1]?.content).toContain(
+        'Shared summary.',
+      );
+    } finally {
+      await first.stop({ drainTimeoutMs: 1_000 });
+      await other.stop({ drainTimeoutMs: 1_000 });
+      await redisPrefix.clear();
+      await schema.drop();
+      second.remove();
+    }
   });
 });
