@@ -536,6 +536,9 @@ function logOutcome(
     outputTokens: result.outputTokens,
     charged: result.charged,
     estimated: result.estimated,
+    contextTokens: options.prompt.context.sentTokens,
+    summarizedTurns: options.prompt.context.summarizedTurns,
+    droppedTurns: options.prompt.context.droppedTurns,
     ms: Math.round(performance.now() - options.startedAt),
   };
   if (result.error === undefined) {

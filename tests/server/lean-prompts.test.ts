@@ -368,6 +368,12 @@ describe('running summary', () => {
         (line) => line.msg === 'running summary call failed',
       ),
     ).toBe(true);
+    const answered = server.logs.lines.find(
+      (line) => line.msg === 'chat answered',
+    );
+    expect(answered?.droppedTurns).toBe(2);
+    expect(answered?.summarizedTurns).toBe(0);
+    expect(answered?.contextTokens).toBe(route.context?.sentTokens);
   });
 
   it('is skipped and not charged when it breaks off', async () => {
