@@ -101,7 +101,6 @@ export function Composer({
   const attachPage = () => {
     setReadingPage(true);
     setPageProblem(undefined);
-    // Called straight from the click: the permission prompt needs it.
     requestActivePage()
       .then((result) => {
         if (result.type === 'page-read') {

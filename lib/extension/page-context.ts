@@ -1,7 +1,8 @@
 /**
- * "Ask about this page": reading the active tab's readable text. The side
- * panel asks for the tab's host permission on the user's click; the
- * background injects the reader with `scripting` and trims the text.
+ * "Ask about this page": reading the active tab's readable text. The
+ * background injects the reader with `scripting` under the `activeTab`
+ * grant and cuts the text to the protocol's limit; the backend picks the
+ * passages that fit the context budget.
  */
 import { browser } from 'wxt/browser';
 import { z } from 'zod';
