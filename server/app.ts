@@ -4,12 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { openBilling } from './billing/index';
 import { openAnswerCache } from './cache/index';
 import { addDashboardRoutes } from './dashboard/routes';
 import { openSpendMonitor } from './dashboard/spend-monitor';
 import { ActiveStreams } from './http/active-streams';
+import { createBodyLimit } from './http/body-limit';
 import { createAuthenticate } from './http/authenticate';
 import { createCors, USER_API_PATHS } from './http/cors';
 import type { AppDependencies, AppEnv, AppServices } from './http/context';
@@ -119,7 +119,7 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
     app.use(path, cors);
   }
   app.use(
-    bodyLimit({
+    createBodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: (context) =>
         sendHttpError(
