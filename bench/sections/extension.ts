@@ -245,7 +245,23 @@ async function timeAnswer(
   await page.evaluate(() => {
     const state = globalThis as unknown as {
       benchTiming?: Promise<PaintTiming>;
+      benchFrame?: { inFramePhase: boolean };
     };
+    // Marks the animation frame phase: from a frame callback until the
+    // next task, which runs after that frame's rendering. Text that goes
+    // in during this phase is painted by this frame, not the next.
+    state.benchFrame ??= (() => {
+      const frame = { inFramePhase: false };
+      const requestFrame = window.requestAnimationFrame.bind(window);
+      window.requestAnimationFrame = (callback) =>
+        requestFrame((time) => {
+          frame.inFramePhase = true;
+          setTimeout(() => (frame.inFramePhase = false));
+          callback(time);
+        });
+      return frame;
+    })();
+    const frame = state.benchFrame;
     const answerCount = document.querySelectorAll(
       '[data-testid="answer"]',
     ).length;
@@ -278,19 +294,26 @@ async function timeAnswer(
         }
         observer.disconnect();
         const shownAt = performance.now();
-        // The callback of the next frame, then a task after it, runs once
-        // that frame has been produced.
-        requestAnimationFrame(() =>
-          setTimeout(() =>
-            resolveTiming({
-              shownMs: shownAt - clickedAt,
-              paintedMs: performance.now() - clickedAt,
-              routeMs:
-                routedAt === undefined || routedAt === shownAt
-                  ? undefined
-                  : routedAt - clickedAt,
-            }),
-          ),
+        // A task queued now runs once the frame that paints the text has
+        // been produced: this frame when the text went in during its frame
+        // callbacks, else the next one, after its callback. This code has
+        // no named functions, because tsx compiles with esbuild's keepNames,
+        // which wraps them in a __name helper that the page lacks.
+        new Promise<void>((resolveFrame) => {
+          if (frame.inFramePhase) {
+            setTimeout(resolveFrame);
+          } else {
+            requestAnimationFrame(() => setTimeout(resolveFrame));
+          }
+        }).then(() =>
+          resolveTiming({
+            shownMs: shownAt - clickedAt,
+            paintedMs: performance.now() - clickedAt,
+            routeMs:
+              routedAt === undefined || routedAt === shownAt
+                ? undefined
+                : routedAt - clickedAt,
+          }),
         );
       });
       observer.observe(document.body, {
