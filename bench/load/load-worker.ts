@@ -72,8 +72,8 @@ function readCpuMs(processId: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
-  // The fields after the command name, which is in brackets and may
-  // contain spaces; utime and stime are the 12th and 13th of them, in
+  // The fields start after the command name, which is in brackets and may
+  // contain spaces. Of them, utime and stime are the 12th and 13th, in
   // clock ticks of 10 ms on Linux (USER_HZ is 100).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(fields[11]) + Number(fields[12]);

@@ -8,15 +8,15 @@ import { bodyLimit } from 'hono/body-limit';
 import type { AppEnv } from './context';
 
 export interface BodyLimitOptions {
-  /** Largest body accepted, in bytes. */
+  /** Maximum body size accepted, in bytes. */
   maxSize: number;
   /** Builds the response for a body over the limit. */
   onError: (context: Context<AppEnv>) => Response | Promise<Response>;
 }
 
 /**
- * Creates a middleware that answers bodies over `maxSize` bytes with
- * `onError`. A request with a Content-Length and no Transfer-Encoding is
+ * Creates a middleware that rejects bodies over `maxSize` bytes with the
+ * response of `onError`. A request with a Content-Length and no Transfer-Encoding is
  * judged by that header alone, as Hono's bodyLimit judges it. Any other
  * request, and every request outside @hono/node-server (such as
  * `app.request` in tests), goes through Hono's bodyLimit, which counts
