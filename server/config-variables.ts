@@ -138,7 +138,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'STRIPE_SECRET_KEY',
     description:
       'Stripe secret key for paid plans; billing is on only when it, STRIPE_WEBHOOK_SECRET and both checkout URLs are set.',
-    unit: 'secret string starting with sk_live_ or sk_test_',
+    unit: 'secret string starting with sk_live_ or sk_test_, or rk_live_ or rk_test_ for a restricted key',
     secret: true,
   },
   {

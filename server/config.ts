@@ -346,8 +346,22 @@ function createSchema(cwd: string) {
       .regex(/^(\d+|unlimited)$/, 'must be a whole number or unlimited')
       .transform((value) => (value === 'unlimited' ? value : Number(value)))
       .optional(),
-    STRIPE_SECRET_KEY: z.string().trim().min(1).optional(),
-    STRIPE_WEBHOOK_SECRET: z.string().trim().min(1).optional(),
+    STRIPE_SECRET_KEY: z
+      .string()
+      .trim()
+      .regex(
+        /^(sk|rk)_(live|test)_\S+$/,
+        'must be a Stripe secret key (sk_live_, sk_test_) or restricted key (rk_live_, rk_test_), not a publishable key',
+      )
+      .optional(),
+    STRIPE_WEBHOOK_SECRET: z
+      .string()
+      .trim()
+      .regex(
+        /^whsec_\S+$/,
+        'must be the signing secret of a Stripe webhook endpoint',
+      )
+      .optional(),
     TOKENWISE_CHECKOUT_SUCCESS_URL: baseUrl().optional(),
     TOKENWISE_CHECKOUT_CANCEL_URL: baseUrl().optional(),
     TOKENWISE_STRIPE_API_BASE: stripeApiBase(),

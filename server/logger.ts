@@ -135,5 +135,7 @@ export function listConfiguredSecrets(
     config.providers.anthropic.apiKey,
     config.adminKey,
     config.installSecret,
+    config.stripe.secretKey,
+    config.stripe.webhookSecret,
   ];
 }

@@ -175,6 +175,33 @@ describe('loadConfig', () => {
     expect(message).not.toContain('short-secret');
   });
 
+  it.each([
+    ['STRIPE_SECRET_KEY', 'pk_live_abc', 'not a publishable key'],
+    ['STRIPE_SECRET_KEY', 'sk_abc', 'sk_live_'],
+    ['STRIPE_SECRET_KEY', 'sk_live_', 'sk_live_'],
+    ['STRIPE_WEBHOOK_SECRET', 'notwhsec', 'signing secret'],
+    ['STRIPE_WEBHOOK_SECRET', 'whsec_', 'signing secret'],
+  ])('rejects Stripe secret %s=%s', (name, value, expected) => {
+    const message = loadError({ [name]: value });
+
+    expect(message).toContain(`${name}: must be`);
+    expect(message).toContain(expected);
+    expect(message).not.toContain(`"${value}"`);
+  });
+
+  it.each(['sk_live_abc', 'sk_test_abc', 'rk_live_abc', 'rk_test_abc'])(
+    'accepts Stripe secret key %s',
+    (secretKey) => {
+      const config = load({
+        STRIPE_SECRET_KEY: secretKey,
+        STRIPE_WEBHOOK_SECRET: 'whsec_abc',
+      });
+
+      expect(config.stripe.secretKey).toBe(secretKey);
+      expect(config.stripe.webhookSecret).toBe('whsec_abc');
+    },
+  );
+
   it('lists every invalid variable', () => {
     const message = loadError({ PORT: 'x', TOKENWISE_PREMIUM_WEIGHT: 'y' });
 

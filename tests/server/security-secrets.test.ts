@@ -7,6 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../server/config';
+import { listConfiguredSecrets } from '../../server/logger';
 import { SYSTEM_PROMPT } from '../../server/prompt';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index';
 import {
@@ -15,6 +16,7 @@ import {
   startSecurityBackend,
 } from '../security/helpers';
 import {
+  createCapturingLogger,
   createTempDirectory,
   createTestConfig,
   postChat,
@@ -164,6 +166,24 @@ describe('secrets', () => {
     await response.text();
 
     expect(findSecrets(backend.logs.text())).toEqual([]);
+  });
+
+  it('scrubs Stripe secrets from log lines', () => {
+    const secretKey = 'sk_live_stripe_key_0a1b2c3d4e5f';
+    const webhookSecret = 'whsec_stripe_signing_9z8y7x6w5v';
+    const config = createTestConfig(temp.directory, {
+      STRIPE_SECRET_KEY: secretKey,
+      STRIPE_WEBHOOK_SECRET: webhookSecret,
+    });
+    const secrets = listConfiguredSecrets(config);
+    const logs = createCapturingLogger(secrets);
+
+    logs.logger.error(`Stripe rejected ${secretKey} and ${webhookSecret}`);
+
+    expect(secrets).toContain(secretKey);
+    expect(secrets).toContain(webhookSecret);
+    expect(logs.text()).not.toContain(secretKey);
+    expect(logs.text()).not.toContain(webhookSecret);
   });
 
   it('names a too-short secret without printing it', () => {
