@@ -43,6 +43,8 @@ export const DEMO_QUESTIONS = [
 interface DemoResult {
   questions: Array<{
     question: string;
+    /** `done`, or the panel's status for an answer that did not finish. */
+    status: string;
     tier: string;
     model: string;
     fromCache: boolean;
@@ -53,6 +55,8 @@ interface DemoResult {
   }>;
   usage: { allowance: number; used: number; remaining: number };
   screenshots: string[];
+  /** What went wrong: failed answers, or popup figures unlike the ledger's. */
+  problems: string[];
 }
 
 async function runDemo(options: {
@@ -85,11 +89,22 @@ async function runDemo(options: {
     const sidePanel = await browser.openSidePanel();
 
     const answers: Array<{ question: string; shown: AnswerShown }> = [];
+    const problems: string[] = [];
     for (const question of DEMO_QUESTIONS) {
       const shown = await askInSidePanel(sidePanel, question);
       answers.push({ question, shown });
       log('');
       log(`Q: ${question}`);
+      if (shown.status !== 'done') {
+        const shownText = await sidePanel
+          .getByTestId('answer')
+          .nth(answers.length - 1)
+          .innerText();
+        const sentence = shownText.replace(/\s+/g, ' ').trim();
+        problems.push(`"${question}" ended as ${shown.status}: ${sentence}`);
+        log(`   not answered (${shown.status}): ${sentence.slice(0, 240)}`);
+        continue;
+      }
       log(
         `   ${shown.fromCache ? 'from cache, free' : `${shown.tier} tier, ${shown.model}`}: ` +
           `${shown.inputTokens} in, ${shown.outputTokens} out, charged ${shown.charged}`,
@@ -113,10 +128,16 @@ async function runDemo(options: {
       `Backend ledger: ${usage.used} used, ${usage.remaining} remaining of ${usage.allowance}.`,
     );
     log(`Popup shows:    ${hud.used} used, ${hud.remaining} remaining.`);
+    if (hud.used !== usage.used || hud.remaining !== usage.remaining) {
+      problems.push(
+        `The popup shows ${hud.used} used and ${hud.remaining} remaining, but the backend's /v1/usage says ${usage.used} and ${usage.remaining}.`,
+      );
+    }
 
     return {
       questions: answers.map(({ question, shown }) => ({
         question,
+        status: shown.status,
         tier: shown.tier,
         model: shown.model,
         fromCache: shown.fromCache,
@@ -133,6 +154,7 @@ async function runDemo(options: {
       screenshots: [sidePanelShot, popupShot].map((path) =>
         relative(REPOSITORY_ROOT, path),
       ),
+      problems,
     };
   } finally {
     await browser?.close();
@@ -153,8 +175,17 @@ async function main(): Promise<void> {
   const result = await runDemo({ outDir, log });
   log('');
   log(`Screenshots: ${result.screenshots.join(', ')}`);
+  for (const problem of result.problems) {
+    console.error(`Problem: ${problem}`);
+  }
+  if (result.problems.length === 0) {
+    log('Every answer finished and the popup matches the backend.');
+  }
   if (values.json) {
     console.log(JSON.stringify(result));
+  }
+  if (result.problems.length > 0) {
+    process.exitCode = 1;
   }
 }
 
