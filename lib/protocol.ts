@@ -51,6 +51,8 @@ export const errorBodySchema = z.object({
     retryAfterSeconds: z.number().optional(),
     /** The request field at fault, on `invalid_request`. */
     field: z.string().optional(),
+    /** Allowance tokens still free, on `allowance_exhausted`. */
+    remaining: z.number().optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
@@ -107,7 +109,13 @@ export type DeleteInstallResponse = z.infer<typeof deleteInstallResponseSchema>;
 export const chatRequestSchema = z.object({
   /** Client-chosen id, so a retried request is recognised; a UUID. */
   requestId: z.string().uuid().optional(),
-  question: z.string().min(1).max(REQUEST_LIMITS.questionChars),
+  question: z
+    .string()
+    .min(1)
+    .max(REQUEST_LIMITS.questionChars)
+    .refine((question) => question.trim() !== '', {
+      message: 'must contain text other than whitespace',
+    }),
   history: z
     .array(chatMessageSchema)
     .max(REQUEST_LIMITS.historyMessages)
@@ -279,10 +287,26 @@ export const usageResponseSchema = z.object({
 });
 export type UsageResponse = z.infer<typeof usageResponseSchema>;
 
+/** Maximum allowance tokens that one admin grant adds. */
+export const MAX_GRANT_TOKENS = 1_000_000_000_000;
+
+/**
+ * Maximum allowance tokens of one period, the plan's and grants together.
+ * It stays far below Number.MAX_SAFE_INTEGER, so allowance, use and
+ * reservations add up exactly and every response still parses.
+ */
+export const MAX_PERIOD_ALLOWANCE_TOKENS = 1_000_000_000_000_000;
+
 /** `POST /v1/admin/installs/:installId/grant` body. */
 export const adminGrantRequestSchema = z.object({
   /** Allowance tokens added to the current period; they do not roll over. */
-  tokens: z.number().int().positive(),
+  tokens: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_GRANT_TOKENS, {
+      message: `must be at most ${MAX_GRANT_TOKENS} tokens per grant`,
+    }),
 });
 
 /** `POST /v1/admin/installs/:installId/plan` body. */

@@ -9,12 +9,17 @@ import {
   adminInstallResponseSchema,
   adminPlansResponseSchema,
   errorBodySchema,
+  MAX_GRANT_TOKENS,
   type AdminInstallResponse,
 } from '../../lib/protocol';
 import { ConfigError, loadConfig } from '../config';
 import { HttpError } from '../http/errors';
 import { createPlans } from '../plans';
-import { buildAdminInstallView, requirePlan } from '../routes/admin';
+import {
+  buildAdminInstallView,
+  requireGrantFits,
+  requirePlan,
+} from '../routes/admin';
 import { openStore } from '../store/index';
 import {
   ADMIN_REPORT_ACTIONS,
@@ -28,7 +33,8 @@ export const ADMIN_HELP = `Usage: tokenwise admin <action> [arguments] (--url UR
 
 Actions:
   grant <installId> <tokens>   Add allowance tokens to the install's current
-                               period; they do not roll over.
+                               period, at most ${MAX_GRANT_TOKENS} per grant; they
+                               do not roll over.
   plan <installId> <plan>      Move the install to a configured plan; the
                                current period's allowance becomes the plan's.
   show <installId>             Show the install's usage and latest ledger
@@ -189,6 +195,11 @@ function parseAction(
           `tokens must be a positive whole number, not "${rest[1]}"`,
         );
       }
+      if (tokens > MAX_GRANT_TOKENS) {
+        throw new Error(
+          `tokens must be at most ${MAX_GRANT_TOKENS} per grant, not ${tokens}`,
+        );
+      }
       return { kind, installId: rest[0] as string, tokens };
     }
     case 'plan':
@@ -330,6 +341,12 @@ async function runOnDatabase(
     const now = new Date();
     if (action.kind === 'grant') {
       await requireInstall(store, action.installId);
+      await requireGrantFits({
+        store,
+        installId: action.installId,
+        tokens: action.tokens,
+        now,
+      });
       await store.grant({
         installId: action.installId,
         tokens: action.tokens,

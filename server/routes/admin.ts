@@ -14,6 +14,7 @@ import type { Hono, MiddlewareHandler } from 'hono';
 import {
   adminGrantRequestSchema,
   adminPlanRequestSchema,
+  MAX_PERIOD_ALLOWANCE_TOKENS,
   type AdminInstallResponse,
 } from '../../lib/protocol';
 import { readBearerToken } from '../http/authenticate';
@@ -53,6 +54,12 @@ export function addAdminRoutes(app: Hono<AppEnv>, services: AppServices): void {
       const installId = context.req.param('installId');
       const body = await parseJsonBody(context, adminGrantRequestSchema);
       await requireInstall(services.store, installId);
+      await requireGrantFits({
+        store: services.store,
+        installId,
+        tokens: body.tokens,
+        now: services.now(),
+      });
       await services.store.grant({
         installId,
         tokens: body.tokens,
@@ -158,6 +165,34 @@ export function requirePlan(
     });
   }
   return found;
+}
+
+/**
+ * Throws a 400 HttpError when a grant would lift the period's allowance
+ * past MAX_PERIOD_ALLOWANCE_TOKENS.
+ */
+export async function requireGrantFits(options: {
+  store: Store;
+  installId: string;
+  tokens: number;
+  now: Date;
+}): Promise<void> {
+  // NOTE: the balance is read outside the grant's transaction, so two
+  // concurrent grants can both pass this check. The store's grant checks
+  // again in its transaction and throws a RangeError, which becomes a 500.
+  const balance = await options.store.getBalance(
+    options.installId,
+    options.now,
+  );
+  const headroom = Math.max(MAX_PERIOD_ALLOWANCE_TOKENS - balance.allowance, 0);
+  if (options.tokens > headroom) {
+    throw new HttpError({
+      status: 400,
+      code: 'invalid_request',
+      message: `A grant of ${options.tokens} tokens would lift the period's allowance of ${balance.allowance} past the maximum of ${MAX_PERIOD_ALLOWANCE_TOKENS}. Grant at most ${headroom} tokens.`,
+      details: { field: 'tokens' },
+    });
+  }
 }
 
 async function requireInstall(store: Store, installId: string) {

@@ -7,6 +7,7 @@
  * RETURNING, so exactly one of two racing calls closes it.
  */
 import pg from 'pg';
+import { MAX_PERIOD_ALLOWANCE_TOKENS } from '../../lib/protocol';
 import { ALERT_TABLE } from '../alerts/alert-log';
 import { findPeriod } from '../periods';
 import {
@@ -472,6 +473,14 @@ class PostgresStore implements Store {
         request.installId,
         now,
       );
+      if (
+        row.allowance + row.granted + request.tokens >
+        MAX_PERIOD_ALLOWANCE_TOKENS
+      ) {
+        throw new RangeError(
+          `A grant of ${request.tokens} tokens would lift the period's allowance past the maximum of ${MAX_PERIOD_ALLOWANCE_TOKENS}.`,
+        );
+      }
       await this.appendEntry(client, {
         kind: 'grant',
         requestId: null,

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { MAX_PERIOD_ALLOWANCE_TOKENS } from '../../lib/protocol';
 import { ALERT_TABLE } from '../alerts/alert-log';
 import { findPeriod } from '../periods';
 import {
@@ -381,6 +382,14 @@ class SqliteStore implements Store {
     const transaction = this.database.transaction((): Balance => {
       const now = request.now.getTime();
       const { install, plan, row } = this.ensurePeriod(request.installId, now);
+      if (
+        row.allowance + row.granted + request.tokens >
+        MAX_PERIOD_ALLOWANCE_TOKENS
+      ) {
+        throw new RangeError(
+          `A grant of ${request.tokens} tokens would lift the period's allowance past the maximum of ${MAX_PERIOD_ALLOWANCE_TOKENS}.`,
+        );
+      }
       this.appendEntry({
         kind: 'grant',
         requestId: null,
