@@ -161,7 +161,7 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
       new HttpError({
         status: 404,
         code: 'not_found',
-        message: `${context.req.method} ${context.req.path} does not exist. The API serves POST /v1/installs, DELETE /v1/installs/me, POST /v1/chat, GET /v1/usage, GET /privacy and the admin endpoints under /v1/admin/.`,
+        message: `${context.req.method} ${context.req.path} does not exist. The API serves POST /v1/installs, DELETE /v1/installs/me, POST /v1/chat, GET /v1/usage, GET /v1/plans, POST /v1/billing/checkout, POST /v1/billing/webhook, GET /privacy, GET /healthz, ${spendMonitor === undefined ? '' : 'GET /dashboard, GET /metrics, '}and the admin endpoints under /v1/admin/.`,
       }),
     ),
   );

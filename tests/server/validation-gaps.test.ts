@@ -1,6 +1,7 @@
 /**
  * Input checks at the edges of the API: a blank question is rejected
- * before it reaches a provider or the ledger, and an admin grant can
+ * before it reaches a provider or the ledger, the 404 message lists every
+ * endpoint, and an admin grant can
  * neither exceed the per-grant maximum nor lift a period's allowance past
  * MAX_PERIOD_ALLOWANCE_TOKENS, over HTTP, through the CLI and on both
  * stores.
@@ -142,6 +143,34 @@ describe('blank question', () => {
       expect(view.ledger.map((entry) => entry.kind)).toEqual(['reset']);
     },
   );
+});
+
+describe('unknown path', () => {
+  it('lists every endpoint in the 404', async () => {
+    backend = await startBackend();
+
+    const response = await fetch(`${backend.url}/v1/nothing`);
+
+    expect(response.status).toBe(404);
+    const body = await readErrorBody(response);
+    expect(body.error.code).toBe('not_found');
+    for (const endpoint of [
+      'POST /v1/installs',
+      'DELETE /v1/installs/me',
+      'POST /v1/chat',
+      'GET /v1/usage',
+      'GET /v1/plans',
+      'POST /v1/billing/checkout',
+      'POST /v1/billing/webhook',
+      'GET /privacy',
+      'GET /healthz',
+      'GET /dashboard',
+      'GET /metrics',
+      '/v1/admin/',
+    ]) {
+      expect(body.error.message).toContain(endpoint);
+    }
+  });
 });
 
 describe('admin grant limits', () => {
