@@ -7,6 +7,7 @@
 import type { RouteDecision } from '../../lib/protocol';
 import type { SpendDatabase } from '../dashboard/database';
 import { readPremiumAllowance } from '../plans';
+import { fitOutputCap } from '../store/allowance';
 import type { Plan, Store } from '../store/types';
 
 // The second connection of each store, through which premium reservations
@@ -23,6 +24,15 @@ export function countOpenPremiumReservations(
   database: SpendDatabase,
 ): void {
   reservationReaders.set(store, database);
+}
+
+export interface PremiumAllowanceResult {
+  decision: RouteDecision;
+  /**
+   * Allowance tokens of the premium allowance still free, when the decision
+   * stayed on premium under a plan with a premium allowance.
+   */
+  premiumTokensLeft?: number;
 }
 
 /**
@@ -43,11 +53,11 @@ export async function applyPremiumAllowance(options: {
   store: Store;
   installId: string;
   now: Date;
-}): Promise<RouteDecision> {
+}): Promise<PremiumAllowanceResult> {
   const { decision, plan } = options;
   const limit = readPremiumAllowance(plan);
   if (decision.tier !== 'premium' || limit === undefined) {
-    return decision;
+    return { decision };
   }
 
   const used = await measurePremiumUse(
@@ -56,15 +66,62 @@ export async function applyPremiumAllowance(options: {
     options.now,
   );
   if (used.tokens < limit) {
-    return decision;
+    return { decision, premiumTokensLeft: limit - used.tokens };
   }
+  return {
+    decision: moveToCheap(
+      decision,
+      `the ${plan.name} plan's premium allowance of ${limit} tokens is used up until ${used.resetAt.toISOString().slice(0, 10)}`,
+    ),
+  };
+}
+
+/**
+ * Caps a premium answer's output so that its reservation,
+ * ceil(premiumWeight * (input + output cap)), stays within the premium
+ * allowance left. When not even `minOutputTokens` fits, the decision moves
+ * to the cheap tier with the reason added, and the output cap is
+ * `maxOutputTokens` unchanged.
+ */
+export function fitPremiumShare(options: {
+  result: PremiumAllowanceResult;
+  plan: Plan;
+  /** Input tokens of the premium prompt. */
+  inputTokens: number;
+  /** The premium tier's output cap. */
+  maxOutputTokens: number;
+  minOutputTokens: number;
+}): { decision: RouteDecision; maxOutputTokens: number } {
+  const { result, plan, maxOutputTokens } = options;
+  const left = result.premiumTokensLeft;
+  if (result.decision.tier !== 'premium' || left === undefined) {
+    return { decision: result.decision, maxOutputTokens };
+  }
+
+  const cap = fitOutputCap({
+    available: left,
+    weight: plan.premiumWeight,
+    inputTokens: options.inputTokens,
+    maxOutputTokens,
+  });
+  if (cap >= options.minOutputTokens) {
+    return { decision: result.decision, maxOutputTokens: cap };
+  }
+  const limit = readPremiumAllowance(plan);
+  return {
+    decision: moveToCheap(
+      result.decision,
+      `the ${plan.name} plan's premium allowance of ${limit} tokens has ${left} left, too few for this question`,
+    ),
+    maxOutputTokens,
+  };
+}
+
+function moveToCheap(decision: RouteDecision, reason: string): RouteDecision {
   return {
     ...decision,
     tier: 'cheap',
-    reasons: [
-      ...decision.reasons,
-      `the ${plan.name} plan's premium allowance of ${limit} tokens is used up until ${used.resetAt.toISOString().slice(0, 10)}`,
-    ],
+    reasons: [...decision.reasons, reason],
   };
 }
 

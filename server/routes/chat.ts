@@ -3,19 +3,23 @@
  * tier's context budget (folding older turns into a running summary
  * written by the cheap model), reserves its tokens against the allowance,
  * then streams the answer. Everything that can reject the request (400,
- * 402, 413) happens before the answer's provider call, as JSON; after
+ * 402, 413, 429) happens before the answer's provider call, as JSON; after
  * that, failures are error events.
  */
 import { randomUUID } from 'node:crypto';
-import type { Hono, MiddlewareHandler } from 'hono';
+import type { Context, Hono, MiddlewareHandler } from 'hono';
 import { planPromptHistory } from '../../lib/context-budget';
 import {
   chatRequestSchema,
   type ParsedChatRequest,
   type RouteDecision,
+  type Tier,
 } from '../../lib/protocol';
 import { routeQuestion } from '../../lib/router';
-import { applyPremiumAllowance } from '../billing/premium-allowance';
+import {
+  applyPremiumAllowance,
+  fitPremiumShare,
+} from '../billing/premium-allowance';
 import type { BudgetGuard } from '../budgets/budget-guard';
 import { lookupAnswerCache } from '../chat/lookup-answer-cache';
 import { streamAnswer } from '../chat/stream-answer';
@@ -27,14 +31,19 @@ import {
   type SummaryStore,
 } from '../context/summary-store';
 import type { AppEnv, AppServices } from '../http/context';
-import { HttpError, setRateLimitHeaders } from '../http/errors';
+import {
+  createErrorBody,
+  HttpError,
+  setRateLimitHeaders,
+} from '../http/errors';
 import { parseJsonBody } from '../http/parse-body';
 import {
   enforceRateLimit,
   MINUTE_MS,
   toRateLimitHeaders,
 } from '../limits/enforce';
-import { UnknownPlanError } from '../store/types';
+import { weighTokens } from '../store/allowance';
+import { UnknownPlanError, type Plan } from '../store/types';
 import { buildPrompt, type Prompt } from '../prompt';
 
 /**
@@ -90,37 +99,47 @@ export function addChatRoute(
       budgets === undefined
         ? decideRoute(request)
         : await budgets.applyToRoute(decideRoute(request), services.now());
-    const decision = await applyPremiumAllowance({
+    const allowed = await applyPremiumAllowance({
       decision: routed,
       plan,
       store: services.store,
       installId,
       now: services.now(),
     });
-    const tierProvider = services.providers[decision.tier];
-    const budget = services.config.tierBudgets[decision.tier];
-    const promptInput = {
-      question: request.question,
-      history: request.history,
-      pageContext: request.pageContext,
-      contextTokens: budget.contextTokens,
-      recentTurns: services.config.recentTurns,
-    };
-    const historyPlan = planPromptHistory(promptInput);
-    // Counted with the summary at its largest until it is known. Every
-    // piece is counted within the budget, so only the question, at most
-    // REQUEST_LIMITS.questionChars, is counted whole.
-    let prompt = buildPrompt({
-      ...promptInput,
-      summary: historyPlan.foldedTurns > 0 ? { kind: 'estimate' } : undefined,
+    let layout = layOutPrompt(services, request, allowed.decision.tier);
+    // The last premium answer of the period is capped to the premium
+    // allowance left, or goes to cheap when not even a short one fits.
+    const fitted = fitPremiumShare({
+      result: allowed,
+      plan,
+      inputTokens: layout.prompt.inputTokens,
+      maxOutputTokens: layout.budget.maxOutputTokens,
+      minOutputTokens: MIN_OUTPUT_TOKENS,
     });
-    if (prompt.inputTokens > services.config.maxInputTokens) {
-      throw new HttpError({
-        status: 413,
-        code: 'prompt_too_large',
-        message: `The question with its context is ${prompt.inputTokens} tokens, more than the ${services.config.maxInputTokens} this backend accepts; the question alone is ${prompt.context.questionTokens}. Ask a shorter question.`,
-      });
+    let decision = fitted.decision;
+    let maxOutputTokens = fitted.maxOutputTokens;
+    if (decision.tier !== layout.tier) {
+      layout = layOutPrompt(services, request, decision.tier);
+      maxOutputTokens = layout.budget.maxOutputTokens;
     }
+    if (request.tier === 'auto' && decision.tier === 'premium') {
+      const cheaper = await routeToCheapWhenPremiumCannotFit({
+        services,
+        request,
+        installId,
+        plan,
+        decision,
+        premiumInputTokens: layout.prompt.inputTokens,
+      });
+      if (cheaper !== undefined) {
+        decision = cheaper.decision;
+        layout = cheaper.layout;
+        maxOutputTokens = layout.budget.maxOutputTokens;
+      }
+    }
+    const tierProvider = services.providers[decision.tier];
+    const { promptInput, historyPlan } = layout;
+    let prompt = layout.prompt;
 
     // A hit or a request identical to one in flight is answered from the
     // cache without a reservation, because it charges nothing.
@@ -168,7 +187,7 @@ export function addChatRoute(
         limiter: services.rateLimiter,
         key: `chat-tokens:${installId}`,
         limit: plan.tokensPerMinute,
-        cost: prompt.inputTokens + budget.maxOutputTokens,
+        cost: prompt.inputTokens + maxOutputTokens,
         windowMs: MINUTE_MS,
         now: services.now(),
         reason: `Too many tokens: the ${plan.name} plan allows ${plan.tokensPerMinute} input and output tokens per minute`,
@@ -180,11 +199,14 @@ export function addChatRoute(
         decision,
         modelName: tierProvider.modelName,
         inputTokens: prompt.inputTokens,
-        maxOutputTokens: budget.maxOutputTokens,
+        maxOutputTokens,
       });
     } catch (error) {
       // The followers of this flight get an error event and may ask again.
       flight?.finish({ kind: 'failed' });
+      if (error instanceof AllowanceError) {
+        return sendAllowanceError(context, error);
+      }
       throw error;
     }
 
@@ -213,8 +235,127 @@ export function addChatRoute(
 }
 
 /**
+ * Retry-After, in seconds, of a request rejected because open reservations
+ * contain the allowance it needs. An estimate: answers capped at the
+ * configured output tokens usually settle within it.
+ */
+export const HELD_ALLOWANCE_RETRY_SECONDS = 5;
+
+interface PromptLayout {
+  tier: Tier;
+  budget: AppServices['config']['tierBudgets'][Tier];
+  promptInput: Parameters<typeof buildPrompt>[0];
+  historyPlan: ReturnType<typeof planPromptHistory>;
+  prompt: Prompt;
+}
+
+/**
+ * Lays the prompt out within the tier's context budget. Throws HttpError
+ * 413 when the prompt is larger than the backend accepts.
+ */
+function layOutPrompt(
+  services: AppServices,
+  request: ParsedChatRequest,
+  tier: Tier,
+): PromptLayout {
+  const budget = services.config.tierBudgets[tier];
+  const promptInput = {
+    question: request.question,
+    history: request.history,
+    pageContext: request.pageContext,
+    contextTokens: budget.contextTokens,
+    recentTurns: services.config.recentTurns,
+  };
+  const historyPlan = planPromptHistory(promptInput);
+  // Counted with the summary at its largest until it is known. Every
+  // piece is counted within the budget, so only the question, at most
+  // REQUEST_LIMITS.questionChars, is counted whole.
+  const prompt = buildPrompt({
+    ...promptInput,
+    summary: historyPlan.foldedTurns > 0 ? { kind: 'estimate' } : undefined,
+  });
+  if (prompt.inputTokens > services.config.maxInputTokens) {
+    throw new HttpError({
+      status: 413,
+      code: 'prompt_too_large',
+      message: `The question with its context is ${prompt.inputTokens} tokens, more than the ${services.config.maxInputTokens} this backend accepts; the question alone is ${prompt.context.questionTokens}. Ask a shorter question.`,
+    });
+  }
+  return { tier, budget, promptInput, historyPlan, prompt };
+}
+
+/**
+ * Moves a question the router sent to premium to the cheap tier when the
+ * allowance left cannot cover the smallest premium answer but can cover
+ * the smallest cheap one. Returns undefined to keep premium; the
+ * reservation still decides, so a balance that changes in between gets
+ * the usual refusal.
+ */
+async function routeToCheapWhenPremiumCannotFit(options: {
+  services: AppServices;
+  request: ParsedChatRequest;
+  installId: string;
+  plan: Plan;
+  decision: RouteDecision;
+  premiumInputTokens: number;
+}): Promise<{ decision: RouteDecision; layout: PromptLayout } | undefined> {
+  const { services, plan } = options;
+  const balance = await services.store.getBalance(
+    options.installId,
+    services.now(),
+  );
+  const premiumNeeds = weighTokens(
+    plan.premiumWeight,
+    options.premiumInputTokens + MIN_OUTPUT_TOKENS,
+  );
+  if (premiumNeeds <= balance.remaining) {
+    return undefined;
+  }
+  const layout = layOutPrompt(services, options.request, 'cheap');
+  if (layout.prompt.inputTokens + MIN_OUTPUT_TOKENS > balance.remaining) {
+    return undefined;
+  }
+  return {
+    decision: {
+      ...options.decision,
+      tier: 'cheap',
+      reasons: [
+        ...options.decision.reasons,
+        `premium needs more tokens than remain: at least ${premiumNeeds}, and ${balance.remaining} remain`,
+      ],
+    },
+    layout,
+  };
+}
+
+/** A 402 allowance_exhausted whose body also carries the tokens remaining. */
+class AllowanceError extends HttpError {
+  readonly remaining: number;
+
+  constructor(options: { message: string; resetAt: Date; remaining: number }) {
+    super({
+      status: 402,
+      code: 'allowance_exhausted',
+      message: options.message,
+      details: { resetAt: options.resetAt },
+    });
+    this.remaining = options.remaining;
+  }
+}
+
+function sendAllowanceError(
+  context: Context<AppEnv>,
+  error: AllowanceError,
+): Response {
+  const body = createErrorBody(error.code, error.message, error.details);
+  body.error.remaining = error.remaining;
+  return context.json(body, error.status);
+}
+
+/**
  * Reserves the answer's tokens. Throws HttpError 400 for a reused request
- * id and 402 when the allowance cannot cover the smallest answer.
+ * id, 429 when the allowance would cover the answer once the open
+ * reservations settle, and AllowanceError (402) when it cannot.
  */
 async function reserveAnswer(options: {
   services: AppServices;
@@ -223,7 +364,7 @@ async function reserveAnswer(options: {
   decision: RouteDecision;
   modelName: string;
   inputTokens: number;
-  /** The tier's output cap. */
+  /** The output cap, possibly lowered to fit the premium allowance. */
   maxOutputTokens: number;
 }) {
   const { services, requestId, installId, decision } = options;
@@ -248,12 +389,33 @@ async function reserveAnswer(options: {
     });
   }
   if (result.status === 'allowance_exhausted') {
-    const { balance } = result;
-    throw new HttpError({
-      status: 402,
-      code: 'allowance_exhausted',
-      message: `The token allowance is used up: this question needs ${result.requiredTokens} tokens and ${balance.remaining} remain. It resets at ${balance.resetAt.toISOString()}.`,
-      details: { resetAt: balance.resetAt },
+    const { balance, requiredTokens } = result;
+    const resetAt = balance.resetAt.toISOString();
+    if (
+      balance.reserved > 0 &&
+      balance.used + requiredTokens <= balance.allowance
+    ) {
+      throw new HttpError({
+        status: 429,
+        code: 'rate_limited',
+        message: `Other answers in progress hold ${balance.reserved} of the allowance tokens, so the ${balance.remaining} free now cannot cover the ${requiredTokens} this question needs. Ask again in ${HELD_ALLOWANCE_RETRY_SECONDS} seconds, when they have finished.`,
+        details: { retryAfterSeconds: HELD_ALLOWANCE_RETRY_SECONDS },
+      });
+    }
+    if (decision.tier === 'premium' && balance.remaining > 0) {
+      throw new AllowanceError({
+        message: `This premium question needs at least ${requiredTokens} allowance tokens and ${balance.remaining} remain; the allowance resets at ${resetAt}. Ask with the cheap model, which uses fewer allowance tokens.`,
+        resetAt: balance.resetAt,
+        remaining: balance.remaining,
+      });
+    }
+    throw new AllowanceError({
+      message:
+        balance.remaining > 0
+          ? `This question needs at least ${requiredTokens} allowance tokens and ${balance.remaining} remain; the allowance resets at ${resetAt}. Ask a shorter question or send less history.`
+          : `The token allowance is used up: this question needs ${requiredTokens} tokens and 0 remain. It resets at ${resetAt}.`,
+      resetAt: balance.resetAt,
+      remaining: balance.remaining,
     });
   }
 
