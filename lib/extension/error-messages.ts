@@ -11,6 +11,13 @@ export interface ErrorFacts {
   message?: string;
   resetAt?: string;
   retryAfterSeconds?: number;
+  /**
+   * Allowance tokens still free, on allowance_exhausted.
+   * TODO: the backend client and answer-question do not copy `remaining`
+   * from the error body yet, so the side panel still gets the sentence
+   * for a used-up allowance.
+   */
+  remaining?: number;
 }
 
 export interface DescribeErrorOptions {
@@ -47,6 +54,13 @@ export function describeError(
 ): string {
   switch (facts.code) {
     case 'allowance_exhausted': {
+      // Tokens remain, but fewer than this question needs.
+      if (facts.remaining !== undefined && facts.remaining > 0) {
+        return t(
+          'errorAllowanceTooFew',
+          facts.remaining.toLocaleString(options.locale),
+        );
+      }
       const resetTime = formatResetTime(facts.resetAt, options);
       return resetTime
         ? t('errorAllowanceResets', resetTime)

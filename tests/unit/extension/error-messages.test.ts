@@ -47,6 +47,29 @@ describe('describeError', () => {
     );
   });
 
+  it('gives the tokens left when some remain', () => {
+    expect(
+      describeError(
+        {
+          code: 'allowance_exhausted',
+          resetAt: '2026-03-05T14:30:00.000Z',
+          remaining: 1301,
+        },
+        OPTIONS,
+      ),
+    ).toBe(
+      'This question needs more tokens than the 1,301 you have left this period. Ask with the cheap model, or ask a shorter question.',
+    );
+  });
+
+  it('treats zero remaining as used up', () => {
+    expect(
+      describeError({ code: 'allowance_exhausted', remaining: 0 }, OPTIONS),
+    ).toBe(
+      'You have used all your free tokens for this period. Your allowance resets at the start of the next period.',
+    );
+  });
+
   it('copes without a reset time', () => {
     expect(describeError({ code: 'allowance_exhausted' }, OPTIONS)).toBe(
       'You have used all your free tokens for this period. Your allowance resets at the start of the next period.',
