@@ -468,6 +468,7 @@ function describeFailure(
           message: error.message,
           resetAt: error.resetAt,
           retryAfterSeconds: error.retryAfterSeconds,
+          remaining: error.remaining,
         },
         { backendUrl },
       ),

@@ -441,6 +441,7 @@ async function readErrorResponse(response: Response): Promise<BackendError> {
       status: response.status,
       resetAt: error.resetAt,
       retryAfterSeconds: error.retryAfterSeconds ?? retryAfterSeconds,
+      remaining: error.remaining,
       field: error.field,
     });
   }

@@ -11,6 +11,8 @@ export interface BackendErrorOptions {
   resetAt?: string;
   /** Seconds to wait, on `rate_limited`. */
   retryAfterSeconds?: number;
+  /** Allowance tokens still free, on `allowance_exhausted`. */
+  remaining?: number;
   /** Request field at fault, on `invalid_request`. */
   field?: string;
   cause?: unknown;
@@ -22,6 +24,7 @@ export class BackendError extends Error {
   readonly status: number | undefined;
   readonly resetAt: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly remaining: number | undefined;
   readonly field: string | undefined;
 
   constructor(options: BackendErrorOptions) {
@@ -31,6 +34,7 @@ export class BackendError extends Error {
     this.status = options.status;
     this.resetAt = options.resetAt;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.remaining = options.remaining;
     this.field = options.field;
   }
 }

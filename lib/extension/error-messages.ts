@@ -11,12 +11,7 @@ export interface ErrorFacts {
   message?: string;
   resetAt?: string;
   retryAfterSeconds?: number;
-  /**
-   * Allowance tokens still free, on allowance_exhausted.
-   * TODO: the backend client and answer-question do not copy `remaining`
-   * from the error body yet, so the side panel still gets the sentence
-   * for a used-up allowance.
-   */
+  /** Allowance tokens still free, on allowance_exhausted. */
   remaining?: number;
 }
 

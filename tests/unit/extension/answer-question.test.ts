@@ -493,6 +493,28 @@ describe('answerQuestion', () => {
     expect((await readUsageSnapshot())?.figures?.remaining).toBe(0);
   });
 
+  it('names the tokens left when a question needs more', async () => {
+    server.enqueueChat({
+      type: 'status',
+      status: 402,
+      body: {
+        error: {
+          code: 'allowance_exhausted',
+          message: 'This premium question needs at least 1440 tokens.',
+          resetAt: '2026-02-01T00:00:00.000Z',
+          remaining: 1301,
+        },
+      },
+    });
+    const { outcome, events } = await ask();
+
+    expect(outcome).toBe('error');
+    const error = events.at(-1);
+    const message = error?.type === 'answer-error' ? error.message : '';
+    expect(message).toContain('1,301');
+    expect(message).not.toMatch(/used all your free tokens/);
+  });
+
   it('explains an unreachable backend', async () => {
     await server.close();
     const { outcome, events } = await ask();
