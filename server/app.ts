@@ -62,7 +62,9 @@ export function createApp(dependencies: AppDependencies): TokenwiseApp {
       dependencies.answerCache === undefined
         ? openAnswerCache(dependencies.config, dependencies.logger)
         : (dependencies.answerCache ?? undefined),
-    plans: dependencies.plans ?? createPlans(dependencies.config),
+    plans:
+      dependencies.plans ??
+      createPlans(dependencies.config, dependencies.logger),
     rateLimiter:
       dependencies.rateLimiter ??
       createRateLimiter(dependencies.config, dependencies.logger),

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, type Config } from './config';
+import type { Logger } from './logger';
 import type { Plan } from './store/types';
 
 /** Plan that new installs start on, and that a cancelled subscription returns to. */
@@ -35,7 +36,9 @@ const planSchema = z.strictObject({
   premiumWeight: z.number().positive(),
   requestsPerMinute: z.number().int().positive(),
   tokensPerMinute: z.number().int().positive(),
-  premiumAllowanceTokens: z.number().int().nonnegative().optional(),
+  premiumAllowanceTokens: z
+    .union([z.number().int().nonnegative(), z.literal('unlimited')])
+    .optional(),
   stripePriceId: z.string().min(1).optional(),
   priceLabel: z.string().min(1).max(40).optional(),
 });
@@ -65,15 +68,24 @@ const plansFileSchema = z
       }
       owners.set(plan.stripePriceId, name);
     }
+    if (plans[FREE_PLAN]?.stripePriceId !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: [FREE_PLAN, 'stripePriceId'],
+        message:
+          'the free plan is not sold, so it must not have a stripePriceId',
+      });
+    }
   });
 
 const PLANS_FILE_EXAMPLE =
-  'Write a JSON object such as {"pro": {"allowanceTokens": 2000000, "premiumWeight": 5, "requestsPerMinute": 60, "tokensPerMinute": 500000, "stripePriceId": "price_123", "priceLabel": "$5 a month"}}; leave out premiumAllowanceTokens for no premium limit.';
+  'Write a JSON object such as {"pro": {"allowanceTokens": 2000000, "premiumWeight": 5, "requestsPerMinute": 60, "tokensPerMinute": 500000, "stripePriceId": "price_123", "priceLabel": "$5 a month"}}; leave out premiumAllowanceTokens, or set it to "unlimited", for no premium limit.';
 
 /**
  * Builds the plans by name: the free plan from the configuration, then the
  * plans file's. Throws ConfigError when the plans file cannot be read or
- * is invalid.
+ * is invalid. Logs a warning through `logger` for each paid plan whose
+ * allowance is not larger than the free plan's.
  */
 export function createPlans(
   config: Pick<
@@ -85,6 +97,7 @@ export function createPlans(
     | 'plansFile'
   > &
     Partial<Pick<Config, 'freePremiumTokens'>>,
+  logger?: Logger,
 ): Record<string, PlanTerms> {
   const plans: Record<string, PlanTerms> = {
     [FREE_PLAN]: {
@@ -93,7 +106,7 @@ export function createPlans(
       premiumWeight: config.premiumWeight,
       requestsPerMinute: config.requestsPerMinute,
       tokensPerMinute: config.tokensPerMinute,
-      ...freePremiumAllowance(config),
+      ...freePremiumAllowance(config, config.freeTokens),
     },
   };
   if (config.plansFile === undefined) {
@@ -101,9 +114,48 @@ export function createPlans(
   }
 
   for (const [name, plan] of Object.entries(readPlansFile(config.plansFile))) {
-    plans[name] = { name, ...plan };
+    const { premiumAllowanceTokens, ...terms } = plan;
+    plans[name] = { name, ...terms };
+    if (typeof premiumAllowanceTokens === 'number') {
+      plans[name].premiumAllowanceTokens = premiumAllowanceTokens;
+    } else if (name === FREE_PLAN && premiumAllowanceTokens === undefined) {
+      // A free entry without a premium limit gets the built-in free plan's
+      // default, computed from its own allowance. Only "unlimited" lifts it.
+      Object.assign(
+        plans[name],
+        freePremiumAllowance(config, plan.allowanceTokens),
+      );
+    }
   }
+  warnAboutSmallPaidPlans(plans, logger);
   return plans;
+}
+
+/** Logs a warning for each paid plan whose allowance does not exceed the free plan's. */
+function warnAboutSmallPaidPlans(
+  plans: Readonly<Record<string, PlanTerms>>,
+  logger: Logger | undefined,
+): void {
+  const free = plans[FREE_PLAN];
+  if (logger === undefined || free === undefined) {
+    return;
+  }
+  for (const plan of Object.values(plans)) {
+    if (
+      plan.name === FREE_PLAN ||
+      plan.allowanceTokens > free.allowanceTokens
+    ) {
+      continue;
+    }
+    logger.warn(
+      {
+        plan: plan.name,
+        allowanceTokens: plan.allowanceTokens,
+        freeAllowanceTokens: free.allowanceTokens,
+      },
+      `plan "${plan.name}" allows ${plan.allowanceTokens} tokens per period, not more than the free plan's ${free.allowanceTokens}. Raise its allowanceTokens in TOKENWISE_PLANS_FILE.`,
+    );
+  }
 }
 
 /** Returns the premium allowance of a plan, or undefined when it has none. */
@@ -133,9 +185,13 @@ export function orderPlans(plans: Readonly<Record<string, Plan>>): Plan[] {
   );
 }
 
+/**
+ * Computes the free plan's premium allowance: TOKENWISE_FREE_PREMIUM_TOKENS
+ * when set, else DEFAULT_FREE_PREMIUM_SHARE of `allowanceTokens`.
+ */
 function freePremiumAllowance(
-  config: Partial<Pick<Config, 'freePremiumTokens'>> &
-    Pick<Config, 'freeTokens'>,
+  config: Partial<Pick<Config, 'freePremiumTokens'>>,
+  allowanceTokens: number,
 ): Pick<PlanTerms, 'premiumAllowanceTokens'> {
   if (config.freePremiumTokens === 'unlimited') {
     return {};
@@ -143,7 +199,7 @@ function freePremiumAllowance(
   return {
     premiumAllowanceTokens:
       config.freePremiumTokens ??
-      Math.floor(config.freeTokens * DEFAULT_FREE_PREMIUM_SHARE),
+      Math.floor(allowanceTokens * DEFAULT_FREE_PREMIUM_SHARE),
   };
 }
 

@@ -1,12 +1,14 @@
 /**
  * Input checks at the edges of the API: a blank question is rejected
  * before it reaches a provider or the ledger, the 404 message lists every
- * endpoint, and an admin grant can
+ * endpoint, the plans file cannot sell the free plan or drop its premium
+ * limit by omission, and an admin grant can
  * neither exceed the per-grant maximum nor lift a period's allowance past
  * MAX_PERIOD_ALLOWANCE_TOKENS, over HTTP, through the CLI and on both
  * stores.
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,12 +19,15 @@ import {
   usageResponseSchema,
 } from '../../lib/protocol';
 import { REPOSITORY_ROOT } from '../../scripts/harness/backend';
+import { ConfigError } from '../../server/config';
+import { createPlans, readPremiumAllowance } from '../../server/plans';
 import { openPostgresStore } from '../../server/store/postgres';
 import { openSqliteStore } from '../../server/store/sqlite';
 import type { Plan, Store } from '../../server/store/types';
 import { startFakeProvider, type FakeProvider } from '../fake-provider/index';
 import { createTestSchema, TEST_POSTGRES_URL } from './databases';
 import {
+  createCapturingLogger,
   createTempDirectory,
   postChat,
   readErrorBody,
@@ -170,6 +175,133 @@ describe('unknown path', () => {
     ]) {
       expect(body.error.message).toContain(endpoint);
     }
+  });
+});
+
+describe('plans file', () => {
+  const PAID_TERMS = {
+    premiumWeight: 3,
+    requestsPerMinute: 60,
+    tokensPerMinute: 500_000,
+  };
+  const FREE_TERMS = {
+    premiumWeight: 5,
+    requestsPerMinute: 20,
+    tokensPerMinute: 200_000,
+  };
+
+  function loadPlans(
+    content: Record<string, unknown>,
+    freePremiumTokens?: number | 'unlimited',
+  ) {
+    const plansFile = path.join(temp.directory, 'plans.json');
+    writeFileSync(plansFile, JSON.stringify(content));
+    const logs = createCapturingLogger();
+    const plans = createPlans(
+      {
+        freeTokens: 10_000,
+        premiumWeight: 5,
+        requestsPerMinute: 20,
+        tokensPerMinute: 200_000,
+        plansFile,
+        freePremiumTokens,
+      },
+      logs.logger,
+    );
+    const warnings = logs.lines.filter((line) => line.level === 40);
+    return { plans, warnings };
+  }
+
+  it('rejects a free plan with a price', () => {
+    let error: unknown;
+    try {
+      loadPlans({
+        free: {
+          allowanceTokens: 20_000,
+          ...FREE_TERMS,
+          stripePriceId: 'price_free',
+        },
+      });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('free.stripePriceId');
+    expect((error as Error).message).toContain('the free plan is not sold');
+  });
+
+  it('gives a free entry the default premium share', () => {
+    const { plans } = loadPlans({
+      free: { allowanceTokens: 20_000, ...FREE_TERMS },
+    });
+
+    expect(readPremiumAllowance(plans.free!)).toBe(5_000);
+  });
+
+  it('gives a free entry TOKENWISE_FREE_PREMIUM_TOKENS', () => {
+    const { plans } = loadPlans(
+      { free: { allowanceTokens: 20_000, ...FREE_TERMS } },
+      1_234,
+    );
+
+    expect(readPremiumAllowance(plans.free!)).toBe(1_234);
+  });
+
+  it.each([
+    ['free', 20_000],
+    ['pro', 2_000_000],
+  ])('lifts the premium limit of %s on unlimited', (name, allowanceTokens) => {
+    const { plans } = loadPlans({
+      [name]: {
+        allowanceTokens,
+        ...(name === 'free' ? FREE_TERMS : PAID_TERMS),
+        premiumAllowanceTokens: 'unlimited',
+      },
+    });
+
+    expect(plans[name]).toBeDefined();
+    expect(readPremiumAllowance(plans[name]!)).toBeUndefined();
+  });
+
+  it('keeps a paid plan without a premium limit', () => {
+    const { plans } = loadPlans({
+      pro: { allowanceTokens: 2_000_000, ...PAID_TERMS },
+    });
+
+    expect(readPremiumAllowance(plans.pro!)).toBeUndefined();
+  });
+
+  it.each([5_000, 10_000])(
+    'warns about a paid plan of %i tokens',
+    (allowanceTokens) => {
+      const { warnings } = loadPlans({
+        small: { allowanceTokens, ...PAID_TERMS },
+        pro: { allowanceTokens: 2_000_000, ...PAID_TERMS },
+      });
+
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.plan).toBe('small');
+      expect(String(warnings[0]?.msg)).toContain('not more than the free plan');
+    },
+  );
+
+  it('warns at backend start-up', async () => {
+    const plansFile = path.join(temp.directory, 'plans.json');
+    writeFileSync(
+      plansFile,
+      JSON.stringify({ small: { allowanceTokens: 100, ...PAID_TERMS } }),
+    );
+
+    backend = await startBackend({
+      TOKENWISE_PLANS_FILE: plansFile,
+      TOKENWISE_FREE_TOKENS: '10000',
+    });
+
+    const warnings = backend.logs.lines.filter(
+      (line) => line.level === 40 && line.plan === 'small',
+    );
+    expect(warnings).toHaveLength(1);
   });
 });
 
