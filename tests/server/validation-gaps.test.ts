@@ -1,9 +1,9 @@
 /**
- * Input checks at the edges of the API: a blank question is rejected
- * before it reaches a provider or the ledger, the 404 message lists every
- * endpoint, the plans file cannot sell the free plan or drop its premium
- * limit by omission, and an admin grant can
- * neither exceed the per-grant maximum nor lift a period's allowance past
+ * Input checks at the edges of the API. A blank question is rejected
+ * before it reaches a provider or the ledger, and the 404 message lists
+ * every endpoint. The plans file cannot sell the free plan or drop its
+ * premium limit by omission. An admin grant can neither exceed the
+ * per-grant maximum nor lift a period's allowance past
  * MAX_PERIOD_ALLOWANCE_TOKENS, over HTTP, through the CLI and on both
  * stores.
  */
