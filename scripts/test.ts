@@ -94,15 +94,16 @@ async function runVitest(name: string, args: string[]): Promise<StepResult> {
   const report = JSON.parse(
     readFileSync(reportFile, 'utf8'),
   ) as VitestJsonReport;
-  // A suite that fails to load has no failed test, but must count as a failure.
-  const failed =
-    report.numFailedTests +
-    report.numFailedTestSuites +
-    (code !== 0 &&
-    report.numFailedTests === 0 &&
-    report.numFailedTestSuites === 0
-      ? 1
-      : 0);
+  // Vitest counts a describe block with a failed test as a failed suite
+  // too, so suites count only when no test failed: a file that fails to
+  // load has no failed test but must count as a failure.
+  let failed = report.numFailedTests;
+  if (failed === 0) {
+    failed = report.numFailedTestSuites;
+  }
+  if (failed === 0 && code !== 0) {
+    failed = 1;
+  }
   return {
     name,
     passed: report.numPassedTests,
