@@ -158,9 +158,8 @@ export const answerUsageSchema = z.object({
 export type AnswerUsage = z.infer<typeof answerUsageSchema>;
 
 /**
- * What went with a question besides the question itself, within the
- * tier's context budget, and what was left out. Counts are tokens of
- * lib/tokens.
+ * Report of the context sent with a question within the tier's context
+ * budget, and of what was left out. Counts are tokens of lib/tokens.
  */
 export const contextReportSchema = z.object({
   /** The tier's context budget. */
@@ -178,8 +177,8 @@ export const contextReportSchema = z.object({
   /** Tokens of the running summary as sent. */
   summaryTokens: z.number().int().nonnegative(),
   /**
-   * How the running summary was obtained: written for this request (and
-   * charged as a cheap-tier call), reused from the cache, or failed.
+   * Source of the running summary: written for this request (and charged
+   * as a cheap-tier call), reused from the cache, or failed.
    */
   summary: z
     .object({
@@ -213,7 +212,7 @@ export const chatEventSchemas = {
     /** Output cap sent to the provider. */
     maxOutputTokens: z.number().int().positive(),
     fromCache: z.boolean(),
-    /** What went with the question; absent from older backends. */
+    /** Context report of the request; absent from older backends. */
     context: contextReportSchema.optional(),
   }),
   'text-delta': z.object({ text: z.string() }),
