@@ -9,12 +9,12 @@
  * origin. `--local-backend` allows http://127.0.0.1, for tests and trials.
  * TOKENWISE_BUILD_DIR moves the output from .output/ elsewhere.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { CONFIG_VARIABLES } from '../server/config-variables';
 import { REPOSITORY_ROOT } from './harness/backend';
+import { runCommand } from './harness/browser';
 import {
   checkExtensionZip,
   checkSourcesZip,
@@ -107,7 +107,7 @@ export async function buildStoreZips(options: {
   outDir: string;
 }): Promise<{ zips: StoreZips; problems: ZipProblem[] }> {
   for (const browser of ['chrome', 'firefox'] satisfies StoreBrowser[]) {
-    await runWxtZip(browser, {
+    await runCommand('npx', ['wxt', 'zip', '-b', browser], {
       WXT_BACKEND_URL: options.backendUrl,
       TOKENWISE_BUILD_DIR: options.outDir,
     });
@@ -132,34 +132,6 @@ export async function buildStoreZips(options: {
     ...(await checkSourcesZip({ file: zips.sources, secrets })),
   ];
   return { zips, problems };
-}
-
-function runWxtZip(
-  browser: StoreBrowser,
-  env: Record<string, string>,
-): Promise<void> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn('npx', ['wxt', 'zip', '-b', browser], {
-      cwd: REPOSITORY_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      if (code === 0) {
-        resolveRun();
-      } else {
-        reject(
-          new Error(
-            `wxt zip -b ${browser} failed with code ${code}:\n${output}`,
-          ),
-        );
-      }
-    });
-  });
 }
 
 async function main(): Promise<void> {

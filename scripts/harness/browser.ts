@@ -43,7 +43,11 @@ export async function buildExtension(options: {
   return extensionDir;
 }
 
-function runCommand(
+/**
+ * Runs a command in the repository root with extra environment variables.
+ * Rejects with its output when it exits with a non-zero code.
+ */
+export function runCommand(
   command: string,
   args: string[],
   env: Record<string, string>,

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { expect } from 'vitest';
 import type { z } from 'zod';
 import { readSseStream } from '../../lib/sse';
 import {
@@ -202,4 +203,25 @@ export async function waitUntil(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`Timed out waiting until ${description}.`);
+}
+
+/**
+ * Checks a refused request of a burst: 402 when the allowance cannot cover
+ * it, or 429 with a wait while answers in progress still hold the tokens
+ * it needs, because they may settle below their reservations.
+ */
+export function expectAllowanceRefusal(result: {
+  status: number;
+  error?: {
+    error: { code: string; resetAt?: string; retryAfterSeconds?: number };
+  };
+}): void {
+  if (result.status === 429) {
+    expect(result.error?.error.code).toBe('rate_limited');
+    expect(result.error?.error.retryAfterSeconds).toBeGreaterThan(0);
+    return;
+  }
+  expect(result.status).toBe(402);
+  expect(result.error?.error.code).toBe('allowance_exhausted');
+  expect(result.error?.error.resetAt).toBeDefined();
 }

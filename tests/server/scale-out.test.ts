@@ -26,6 +26,7 @@ import {
   type TestSchema,
 } from './databases';
 import {
+  expectAllowanceRefusal,
   createTempDirectory,
   postChat,
   readChatEvents,
@@ -314,24 +315,3 @@ describe.each([
     }
   });
 });
-
-/**
- * Checks a refused request of a burst: 402 when the allowance cannot cover
- * it, or 429 with a wait while answers in progress still hold the tokens
- * it needs, because they may settle below their reservations.
- */
-function expectAllowanceRefusal(result: {
-  status: number;
-  error?: {
-    error: { code: string; resetAt?: string; retryAfterSeconds?: number };
-  };
-}): void {
-  if (result.status === 429) {
-    expect(result.error?.error.code).toBe('rate_limited');
-    expect(result.error?.error.retryAfterSeconds).toBeGreaterThan(0);
-    return;
-  }
-  expect(result.status).toBe(402);
-  expect(result.error?.error.code).toBe('allowance_exhausted');
-  expect(result.error?.error.resetAt).toBeDefined();
-}
