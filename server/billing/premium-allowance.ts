@@ -147,11 +147,11 @@ export async function measurePremiumUse(
   if (database === undefined) {
     return { tokens: settled, resetAt: balance.resetAt };
   }
-  const rows = await database.all<{ held: number | string | null }>(
-    `SELECT SUM(amount) AS held FROM reservations
+  const rows = await database.all<{ reserved: number | string | null }>(
+    `SELECT SUM(amount) AS reserved FROM reservations
        WHERE install_id = ? AND period_start = ? AND tier = 'premium'`,
     [installId, balance.periodStart.getTime()],
   );
-  const held = Number(rows[0]?.held ?? 0);
-  return { tokens: settled + held, resetAt: balance.resetAt };
+  const reserved = Number(rows[0]?.reserved ?? 0);
+  return { tokens: settled + reserved, resetAt: balance.resetAt };
 }
